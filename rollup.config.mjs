@@ -1,0 +1,38 @@
+import typescript from '@rollup/plugin-typescript';
+import terser from '@rollup/plugin-terser';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import { dts } from 'rollup-plugin-dts';
+
+// One TypeScript pass per bundle; type errors fail the build.
+const ts = () =>
+  typescript({ tsconfig: './tsconfig.json', include: ['src/**/*.ts'], noEmit: false, noEmitOnError: true });
+
+const terse = () =>
+  terser({
+    ecma: 2020,
+    compress: { passes: 3, unsafe_arrows: true },
+    mangle: { toplevel: true },
+    format: { comments: false },
+  });
+
+export default [
+  // npm: ES module, js-cookie stays a dependency for the app's bundler to resolve and dedupe.
+  {
+    input: 'src/index.ts',
+    external: ['js-cookie'],
+    output: { file: 'dist/segtag.mjs', format: 'es', sourcemap: true },
+    plugins: [ts()],
+  },
+  // Script tag: one self-contained minified IIFE that defines window.segtag.
+  {
+    input: 'src/script-tag.ts',
+    output: { file: 'dist/segtag.min.js', format: 'iife', sourcemap: true },
+    plugins: [nodeResolve({ browser: true }), ts(), terse()],
+  },
+  {
+    input: 'src/index.ts',
+    external: ['js-cookie'],
+    output: { file: 'dist/segtag.d.ts', format: 'es' },
+    plugins: [dts()],
+  },
+];
