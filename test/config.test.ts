@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/core/config';
+
+const base = { endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-123' };
+
+describe('resolveConfig', () => {
+  it('fills the defaults', () => {
+    expect(resolveConfig(base)).toEqual({
+      ...base,
+      timeout: 2000,
+      name: 'segtag',
+      key: 'seg',
+      days: 30,
+      domain: 'auto',
+      maxBytes: 3000,
+      debug: false,
+    });
+  });
+
+  it('accepts a same-origin path and explicit cookie settings', () => {
+    const r = resolveConfig({ endpoint: '/v1/rtc', site: 's', cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 } });
+    expect(r).toMatchObject({ endpoint: '/v1/rtc', name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 });
+  });
+
+  it.each([
+    [undefined, /config must be an object/],
+    [{ site: 'x' }, /endpoint/],
+    [{ ...base, endpoint: 'javascript:alert(1)' }, /endpoint/],
+    [{ ...base, endpoint: 'dcs.example.com' }, /endpoint/],
+    [{ ...base, site: '' }, /site/],
+    [{ ...base, site: 'a b' }, /site/],
+    [{ ...base, timeout: 0 }, /timeout/],
+    [{ ...base, cookie: { name: 'a;b' } }, /cookie.name/],
+    [{ ...base, cookie: { key: '1seg' } }, /cookie.key/],
+    [{ ...base, cookie: { key: 'k'.repeat(21) } }, /cookie.key/],
+    [{ ...base, cookie: { days: 401 } }, /cookie.days/],
+    [{ ...base, cookie: { domain: 'a;b' } }, /cookie.domain/],
+    [{ ...base, cookie: { maxBytes: 5000 } }, /cookie.maxBytes/],
+  ])('rejects %j with a TypeError naming the problem', (config, problem) => {
+    expect(() => resolveConfig(config as any)).toThrow(TypeError);
+    expect(() => resolveConfig(config as any)).toThrow(problem);
+  });
+});
