@@ -2,10 +2,19 @@ import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dts } from 'rollup-plugin-dts';
+import { readFileSync } from 'node:fs';
 
 // One TypeScript pass per bundle, over the files that bundle can reach; type errors fail the build.
 const ts = (exclude = ['src/server/**']) =>
   typescript({ tsconfig: './tsconfig.json', include: ['src/**/*.ts'], exclude, noEmit: false, noEmitOnError: true });
+
+// The command-queue stub publishers paste, shipped as-is next to the library.
+const copyStub = {
+  name: 'copy-stub',
+  generateBundle() {
+    this.emitFile({ type: 'asset', fileName: 'stub.js', source: readFileSync('src/stub.js', 'utf8') });
+  },
+};
 
 const terse = () =>
   terser({
@@ -27,7 +36,7 @@ export default [
   {
     input: 'src/script-tag.ts',
     output: { file: 'dist/segtag.min.js', format: 'iife', sourcemap: true },
-    plugins: [nodeResolve({ browser: true }), ts(), terse()],
+    plugins: [nodeResolve({ browser: true }), ts(), terse(), copyStub],
   },
   {
     input: 'src/index.ts',
@@ -39,7 +48,7 @@ export default [
   {
     input: 'src/server/cli.ts',
     external: (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0'),
-    output: { file: 'dist/server/cli.mjs', format: 'es', sourcemap: true },
+    output: { file: 'dist/server/cli.mjs', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
     plugins: [ts([])],
   },
 ];

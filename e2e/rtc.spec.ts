@@ -72,7 +72,7 @@ test('script tag: commands queued before the library loads reach the server and 
 
 test('npm build: the ES module imported by a module script runs the same loop', async ({ page }) => {
   const calls: any[] = [];
-  site.route('/rtc', (req, body, res) => {
+  site.route("/rtc", (_req, body, res) => {
     calls.push(JSON.parse(body));
     answer(res, 200, JSON.stringify({ segments: ['a1', 'b2'], ttl: 3 }));
   });

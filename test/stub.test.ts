@@ -12,7 +12,7 @@ describe('command-queue stub', () => {
     const p = w.segtag('page', { c: 1 });
     expect(p).toBeInstanceOf(Promise);
     expect(w.segtag.q).toHaveLength(1);
-    const [resolve, reject, args] = w.segtag.q[0];
+    const [resolve, , args] = w.segtag.q[0];
     expect(Array.from(args)).toEqual(['page', { c: 1 }]);
     resolve('done');
     expect(await p).toBe('done');

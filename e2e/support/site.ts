@@ -51,7 +51,12 @@ export async function startSite() {
     route(path: string, handler: Handler) {
       routes.set(path, handler);
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        // Keep-alive and deliberately hung requests would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -1,0 +1,260 @@
+/**
+ * The rules file: traits (which events count) and segments (boolean rules over trait counts).
+ * Modelled on Audience Manager's rule-based traits and segments, so it can grow into that model
+ * (recency, more condition kinds) without changing what existing files mean.
+ *
+ * Validation runs once at load and reports every problem, each naming the trait or segment.
+ * The result is a fresh copy of known fields only: nothing from the file is evaluated as code.
+ */
+import { readFileSync } from 'node:fs';
+import type { EventType } from '../protocol/types';
+import { SEGMENT_ID } from '../protocol/patterns';
+
+export const OPS = ['equals', 'in', 'contains', 'prefix', 'gt', 'gte', 'lt', 'lte', 'exists'] as const;
+export type Op = (typeof OPS)[number];
+
+export type Scalar = string | number | boolean;
+
+/** Conditions on one event; every one given must hold. */
+export interface Where {
+  type?: EventType;
+  /** Track event name (implies `type: 'track'`). */
+  event?: string;
+  /** The event URL's path starts with this. */
+  pathPrefix?: string;
+  signal?: string;
+  op?: Op;
+  value?: Scalar | Scalar[];
+}
+
+export interface Trait {
+  id: string;
+  name?: string;
+  where: Where;
+}
+
+export type Rule =
+  | { trait: string; atLeast: number }
+  | { and: Rule[] }
+  | { or: Rule[] }
+  | { not: Rule };
+
+export interface Segment {
+  id: string;
+  name?: string;
+  rule: Rule;
+}
+
+export interface Rules {
+  ttlDays: number;
+  traits: Trait[];
+  segments: Segment[];
+}
+
+export const DEFAULT_TTL_DAYS = 30;
+/** The SDK ignores a ttl above 400 days (Chrome's cap on cookie lifetime). */
+const MAX_TTL_DAYS = 400;
+/** Keeps evaluation recursion shallow whatever the file says. */
+const MAX_RULE_DEPTH = 16;
+const MAX_STRING = 1024;
+
+export class RulesError extends Error {
+  constructor(readonly problems: string[], source?: string) {
+    super(`invalid rules${source ? ` in ${source}` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'RulesError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (x: unknown): x is Obj => !!x && typeof x == 'object' && !Array.isArray(x);
+const isScalar = (x: unknown): x is Scalar =>
+  (typeof x == 'string' && x.length <= MAX_STRING) || typeof x == 'boolean' || Number.isFinite(x);
+const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
+
+/** Reports keys a block does not know: a typo must not silently widen or narrow a rule. */
+function unknownKeys(o: Obj, allowed: readonly string[], at: string, problems: string[]) {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) problems.push(`${at}: unknown key ${show(k)}`);
+}
+
+/** Validates a parsed rules file; throws RulesError listing every problem. */
+export function parseRules(input: unknown, source?: string): Rules {
+  const problems: string[] = [];
+  if (!isObject(input)) throw new RulesError(['the file must be a JSON object'], source);
+  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'description'], 'file', problems);
+
+  let ttlDays = DEFAULT_TTL_DAYS;
+  if (input.ttlDays !== undefined) {
+    const t = input.ttlDays;
+    if (typeof t == 'number' && t > 0 && t <= MAX_TTL_DAYS) ttlDays = t;
+    else problems.push(`ttlDays: must be a number of days in (0, ${MAX_TTL_DAYS}], got ${show(t)}`);
+  }
+
+  const traits = parseList(input.traits, 'traits', 'trait', parseTrait, problems);
+  const traitIds = new Set(traits.map((t) => t.id));
+  const segments = parseList(
+    input.segments,
+    'segments',
+    'segment',
+    (o, at, p) => parseSegment(o, at, traitIds, p),
+    problems,
+  );
+
+  if (problems.length) throw new RulesError(problems, source);
+  return { ttlDays, traits, segments };
+}
+
+/** Reads and validates a rules file (synchronously: it happens once, at startup). */
+export function loadRules(path: string): Rules {
+  let text: string;
+  let json: unknown;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RulesError([`cannot read the file: ${(e as Error).message}`], path);
+  }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new RulesError([`not valid JSON: ${(e as Error).message}`], path);
+  }
+  return parseRules(json, path);
+}
+
+/** Parses an array of `{ id, ... }` items; names each problem by id when the id is usable. */
+function parseList<T extends { id: string }>(
+  list: unknown,
+  key: string,
+  kind: string,
+  parseItem: (o: Obj, at: string, problems: string[]) => T | undefined,
+  problems: string[],
+): T[] {
+  if (!Array.isArray(list)) {
+    problems.push(`${key}: must be an array`);
+    return [];
+  }
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (const [i, item] of list.entries()) {
+    if (!isObject(item)) {
+      problems.push(`${key}[${i}]: must be an object`);
+      continue;
+    }
+    const id = item.id;
+    const idOk = typeof id == 'string' && SEGMENT_ID.test(id);
+    const at = idOk ? `${kind} "${id}"` : `${key}[${i}]`;
+    if (!idOk) problems.push(`${at}: id ${show(id)} must be a string matching ${SEGMENT_ID}`);
+    else if (seen.has(id)) problems.push(`${at}: duplicate id`);
+    else seen.add(id);
+    const parsed = parseItem(item, at, problems);
+    if (parsed && idOk) out.push(parsed);
+  }
+  return out;
+}
+
+function parseName(o: Obj, at: string, problems: string[]): { name?: string } {
+  if (o.name === undefined) return {};
+  if (typeof o.name == 'string' && o.name.length <= MAX_STRING) return { name: o.name };
+  problems.push(`${at}: name must be a string`);
+  return {};
+}
+
+function parseTrait(o: Obj, at: string, problems: string[]): Trait | undefined {
+  unknownKeys(o, ['id', 'name', 'description', 'where'], at, problems);
+  const where = parseWhere(o.where, `${at}: where`, problems);
+  return where && { id: o.id as string, ...parseName(o, at, problems), where };
+}
+
+function parseWhere(w: unknown, at: string, problems: string[]): Where | undefined {
+  if (!isObject(w)) return void problems.push(`${at}: must be an object`);
+  const before = problems.length;
+  unknownKeys(w, ['type', 'event', 'pathPrefix', 'signal', 'op', 'value'], at, problems);
+  const out: Where = {};
+
+  if (w.type !== undefined) {
+    if (w.type === 'page' || w.type === 'track') out.type = w.type;
+    else problems.push(`${at}.type: must be "page" or "track", got ${show(w.type)}`);
+  }
+  if (w.event !== undefined) {
+    if (typeof w.event == 'string' && w.event && w.event.length <= MAX_STRING) out.event = w.event;
+    else problems.push(`${at}.event: must be a non-empty string`);
+    if (w.type == 'page') problems.push(`${at}: "event" matches track events only, but type is "page"`);
+  }
+  if (w.pathPrefix !== undefined) {
+    if (typeof w.pathPrefix == 'string' && w.pathPrefix.startsWith('/')) out.pathPrefix = w.pathPrefix;
+    else problems.push(`${at}.pathPrefix: must be a string starting with "/"`);
+  }
+  if (w.signal !== undefined || w.op !== undefined || w.value !== undefined) {
+    parseSignalTest(w, at, out, problems);
+  }
+  if (!Object.keys(w).length) problems.push(`${at}: needs at least one condition`);
+  return problems.length == before ? out : undefined;
+}
+
+function parseSignalTest(w: Obj, at: string, out: Where, problems: string[]) {
+  const { signal, op, value } = w;
+  if (typeof signal != 'string' || !signal || signal.length > 64) {
+    return problems.push(`${at}.signal: must be a signal name (1-64 characters) when op or value is given`);
+  }
+  if (!OPS.includes(op as Op)) {
+    return problems.push(`${at}.op: unknown op ${show(op)} (expected one of ${OPS.join(', ')})`);
+  }
+  const bad = (expected: string) => problems.push(`${at}.value: op "${op}" needs ${expected}, got ${show(value)}`);
+  switch (op as Op) {
+    case 'exists':
+      if (value !== undefined) return bad('no value');
+      break;
+    case 'in':
+      if (!Array.isArray(value) || !value.length || !value.every(isScalar)) return bad('a non-empty array');
+      break;
+    case 'equals':
+      if (!isScalar(value)) return bad('a string, number or boolean');
+      break;
+    case 'contains':
+    case 'prefix':
+      if (typeof value != 'string' || !value || value.length > MAX_STRING) return bad('a non-empty string');
+      break;
+    default: // gt, gte, lt, lte
+      if (!Number.isFinite(value)) return bad('a number');
+  }
+  out.signal = signal;
+  out.op = op as Op;
+  if (value !== undefined) out.value = Array.isArray(value) ? [...value] : (value as Scalar);
+}
+
+function parseSegment(o: Obj, at: string, traitIds: Set<string>, problems: string[]): Segment | undefined {
+  unknownKeys(o, ['id', 'name', 'description', 'rule'], at, problems);
+  const rule = parseRule(o.rule, `${at}: rule`, traitIds, problems, 0);
+  return rule && { id: o.id as string, ...parseName(o, at, problems), rule };
+}
+
+function parseRule(r: unknown, at: string, traitIds: Set<string>, problems: string[], depth: number): Rule | undefined {
+  if (depth > MAX_RULE_DEPTH) return void problems.push(`${at}: nested deeper than ${MAX_RULE_DEPTH}`);
+  if (!isObject(r)) return void problems.push(`${at}: must be an object`);
+  const forms = ['trait', 'and', 'or', 'not'].filter((k) => Object.hasOwn(r, k));
+  if (forms.length != 1) {
+    return void problems.push(`${at}: needs exactly one of trait, and, or, not (got ${show(Object.keys(r))})`);
+  }
+  const form = forms[0];
+
+  if (form == 'trait') {
+    unknownKeys(r, ['trait', 'atLeast'], at, problems);
+    const { trait, atLeast = 1 } = r;
+    if (typeof trait != 'string' || !traitIds.has(trait)) {
+      return void problems.push(`${at}: unknown trait ${show(trait)}`);
+    }
+    if (!Number.isSafeInteger(atLeast) || (atLeast as number) < 1) {
+      return void problems.push(`${at}.atLeast: must be a whole number >= 1, got ${show(atLeast)}`);
+    }
+    return { trait, atLeast: atLeast as number };
+  }
+  unknownKeys(r, [form], at, problems);
+  if (form == 'not') {
+    const inner = parseRule(r.not, `${at}.not`, traitIds, problems, depth + 1);
+    return inner && { not: inner };
+  }
+  const list = r[form];
+  if (!Array.isArray(list) || !list.length) return void problems.push(`${at}.${form}: must be a non-empty array`);
+  const parts = list.map((x, i) => parseRule(x, `${at}.${form}[${i}]`, traitIds, problems, depth + 1));
+  if (!parts.every((p): p is Rule => !!p)) return;
+  return form == 'and' ? { and: parts } : { or: parts };
+}
