@@ -1,0 +1,65 @@
+/**
+ * Type-level checks, compiled with the TypeScript compiler:
+ * - the real GPT types (@types/google-publisher-tag) fit segtag's GoogletagLike and slots;
+ * - the published .d.ts files compile for a consumer that has no @types/google-publisher-tag.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import ts from 'typescript';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'segtag-types-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function diagnostics(source: string, options: ts.CompilerOptions) {
+  const file = join(dir, `t${Math.random().toString(36).slice(2)}.ts`);
+  writeFileSync(file, source);
+  const program = ts.createProgram([file], {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2020,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    ...options,
+  });
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe('public types', () => {
+  it('the real googletag and googletag.Slot fit applyGpt', { timeout: 60_000 }, () => {
+    const src = resolve('src/index.ts').replace(/\.ts$/, '');
+    const errors = diagnostics(
+      `/// <reference types="google-publisher-tag" />
+      import { applyGpt, type GoogletagLike, type GptTargetable } from ${JSON.stringify(src)};
+      const g: GoogletagLike = googletag;
+      declare const slot: googletag.Slot;
+      const s: GptTargetable = slot;
+      applyGpt({ seg: ['1'] }, googletag, { slots: [slot, s], refresh: true });
+      applyGpt({ seg: ['1'] }, g);
+      // and a mistake is caught
+      // @ts-expect-error slots are GPT slots, not ad unit paths
+      applyGpt({ seg: ['1'] }, googletag, { slots: ['/1234/top'] });`,
+      { typeRoots: [resolve('node_modules/@types')], types: [] },
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it('dist/segtag.d.ts and dist/cookie.d.ts compile without @types/google-publisher-tag', { timeout: 60_000 }, () => {
+    const errors = diagnostics(
+      `import { applyGpt, applyPrebid, toAdServerParams, toOrtb2, createSegtag, type Targeting } from ${JSON.stringify(resolve('dist/segtag'))};
+      import { parseSegmentCookie } from ${JSON.stringify(resolve('dist/cookie'))};
+      const t: Targeting = parseSegmentCookie('segtag=seg=1', { format: 'single' });
+      const tag = createSegtag({ endpoint: '/rtc', site: 's' });
+      applyGpt(t);
+      void applyPrebid(tag, undefined, { name: 'example.com', ms: 300 });
+      const q: string = toAdServerParams(t, { style: 'gam' });
+      const o = toOrtb2(t, { name: 'example.com', segtax: 4 });
+      void [q, o];`,
+      // no @types at all: a consumer without GPT's types
+      { typeRoots: [], types: [], skipLibCheck: false },
+    );
+    expect(errors).toEqual([]);
+  });
+});
