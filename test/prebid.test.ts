@@ -38,9 +38,10 @@ function fakePbjs() {
     que: [],
     getConfig: () => structuredClone(ortb2),
     setConfig: ({ ortb2: o }) => void (log.push('setConfig'), (ortb2 = structuredClone(o))),
-    mergeConfig: (c) => {
+    mergeConfig: ({ ortb2: o, ...rest }) => {
       log.push('mergeConfig');
-      if (c.user) ortb2 = { ...ortb2, user: { ...ortb2.user, data: [...(ortb2.user?.data || []), ...c.user.data] } };
+      expect(rest).toEqual({}); // only the ortb2 topic
+      if (o.user) ortb2 = { ...ortb2, user: { ...ortb2.user, data: [...(ortb2.user?.data || []), ...o.user.data] } };
     },
   };
   const run = () => pbjs.que.splice(0).forEach((f) => f());

@@ -8,7 +8,7 @@ export interface OrtbData {
   segment: Array<{ id: string }>;
 }
 
-/** What `pbjs.mergeConfig` receives: `{}` when there are no segments. */
+/** An `ortb2` object for `pbjs.mergeConfig({ ortb2 })`: `{}` when there are no segments. */
 export interface Ortb2Fragment {
   user?: { data: OrtbData[] };
 }
@@ -25,7 +25,7 @@ export interface PbjsLike {
   que: Array<() => void> | { push(fn: () => void): unknown };
   getConfig(topic: 'ortb2'): unknown;
   setConfig(config: { ortb2: object }): unknown;
-  mergeConfig(config: Ortb2Fragment): unknown;
+  mergeConfig(config: { ortb2: Ortb2Fragment }): unknown;
 }
 
 export interface PrebidOptions extends Ortb2Options {
@@ -84,7 +84,7 @@ export function applyPrebid(
         // setConfig replaces the whole ortb2 topic: rebuild it from the current one, minus ours.
         p.setConfig({ ortb2: { ...ortb2, user: { ...ortb2.user, data: data.filter((d) => !ours(d)) } } });
       }
-      p.mergeConfig(toOrtb2(targeting, options));
+      p.mergeConfig({ ortb2: toOrtb2(targeting, options) });
     });
   // Not async: bad arguments throw here, synchronously, instead of rejecting.
   return tag.ready(ms).then((targeting) => {
