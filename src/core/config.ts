@@ -31,9 +31,9 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
   check(format == 'single' || format == 'pairs', "cookie.format must be 'single' or 'pairs'");
   // Separators: one character each, different, that cannot appear in a segment id or a key,
   // and that every cookie reader decodes alike (js-cookie writes `=&|/~!*^@#$` literally and
-  // percent-encodes `,;`; `+` is left out: PHP decodes it to a space). The space in the
-  // tested string keeps two-character separators out.
-  check(/^([=,&|;/~!*^@#$]) (?!\1)[=,&|;/~!*^@#$]$/.test(keySeparator + ' ' + valueSeparator), 'cookie.keySeparator and valueSeparator must be two different of =,&|;/~!*^@#$');
+  // percent-encodes `,;`; `+` is left out: PHP decodes it to a space).
+  const isSep = (x: string) => /^[=,&|;/~!*^@#$]$/.test(x);
+  check(isSep(keySeparator) && isSep(valueSeparator) && keySeparator != valueSeparator, 'cookie.keySeparator and valueSeparator must be two different of =,&|;/~!*^@#$');
   return { name, key, days, domain, maxBytes, format, keySeparator, valueSeparator };
 }
 

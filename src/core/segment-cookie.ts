@@ -33,10 +33,11 @@ export function serializeSegments(
   const kept: string[] = [];
   const head = f.key + f.keySeparator;
   const pairs = f.format == 'pairs';
-  let value = pairs ? '' : head;
-  let size = name.length + encode(value).length;
+  let value = '';
+  let size = name.length;
   for (const s of segments) {
-    const token = (kept.length ? f.valueSeparator : '') + (pairs ? head : '') + s;
+    // single: `key=1` then `,2`; pairs: `key=1` then `&key=2`
+    const token = kept.length ? f.valueSeparator + (pairs ? head : '') + s : head + s;
     size += encode(token).length;
     if (size > maxBytes) break;
     kept.push(s);
