@@ -51,7 +51,8 @@ export async function startSite() {
     route(path: string, handler: Handler) {
       routes.set(path, handler);
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    // Browsers keep connections alive: drop them, or close() waits for them.
+    close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
   };
 }
 
