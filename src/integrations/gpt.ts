@@ -3,8 +3,10 @@ import { gamTargeting } from './gam-rules';
 
 /**
  * The parts of Google Publisher Tag that segtag uses, declared here so the published types
- * do not need `@types/google-publisher-tag`; test/gpt-types.test.ts checks the real
- * `googletag` and `googletag.Slot` against them.
+ * do not need `@types/google-publisher-tag`; test/public-types.test.ts checks the real
+ * `googletag` and `googletag.Slot` against them. `setTargeting`/`clearTargeting` are marked
+ * deprecated there in favor of `setConfig({ targeting })`, which only recent GPT versions
+ * have; these work in every version.
  */
 export interface GptTargetable {
   setTargeting(key: string, value: string | string[]): unknown;
