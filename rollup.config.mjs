@@ -44,6 +44,18 @@ export default [
     output: { file: 'dist/segtag.d.ts', format: 'es' },
     plugins: [dts()],
   },
+  // segtag/cookie: the segment cookie parser for servers (Node, edge runtimes). DOM-free and
+  // self-contained: it imports no js-cookie and touches no global.
+  {
+    input: 'src/cookie.ts',
+    output: { file: 'dist/cookie.mjs', format: 'es', sourcemap: true },
+    plugins: [ts()],
+  },
+  {
+    input: 'src/cookie.ts',
+    output: { file: 'dist/cookie.d.ts', format: 'es' },
+    plugins: [dts()],
+  },
   // The decisioning server and its CLI, for Node; dependencies stay external.
   {
     input: 'src/server/cli.ts',

@@ -1,6 +1,6 @@
 import { createCommandRunner, type QueuedCommand } from './core/commands';
 import { createSegtag } from './create-segtag';
-import { applyGpt } from './integrations/gpt';
+import { gptCommand } from './integrations/gpt';
 
 /**
  * Script-tag entry: replaces the page's command stub with the real command
@@ -12,7 +12,7 @@ const w = window as unknown as Global;
 const queued = w.segtag;
 
 if (!queued?.loaded) {
-  const run = createCommandRunner(createSegtag, applyGpt);
+  const run = createCommandRunner(createSegtag, gptCommand);
   const segtag = function () {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments;

@@ -17,8 +17,17 @@ export interface CallResult {
 export interface CookieConfig {
   /** Segment cookie name. Default `segtag`. */
   name?: string;
-  /** Targeting key, stored in the cookie as `key=id,id`. Default `seg`. */
+  /** Targeting key, stored in the cookie as `key=id,id` (or `key=id&key=id`). Default `seg`. */
   key?: string;
+  /**
+   * `'single'` (default): one key with serialized values, `seg=1,2`;
+   * `'pairs'`: key-value pairs, `seg=1&seg=2`.
+   */
+  format?: 'single' | 'pairs';
+  /** Between the key and a value: one of `= , & | ; / ~ ! * ^ @ # $`. Default `=`. */
+  keySeparator?: string;
+  /** Between values (`single`) or pairs (`pairs`): one of the same, not the key separator. Default `,` (`single`), `&` (`pairs`). */
+  valueSeparator?: string;
   /** Lifetime in days when the server sends no `ttl`. Default 30, at most 400. */
   days?: number;
   /** `'auto'` (default): the broadest domain the browser accepts; or an explicit domain. */

@@ -68,7 +68,9 @@ describe('command runner', () => {
     await command(...init);
     void command('page');
     expect(await command('gpt', 500)).toEqual({ seg: ['7'] });
-    expect(gpt).toHaveBeenCalledWith({ seg: ['7'] });
+    expect(gpt).toHaveBeenCalledWith({ seg: ['7'] }, undefined, false);
+    await command('gpt', 500, { refresh: true });
+    expect(gpt).toHaveBeenLastCalledWith({ seg: ['7'] }, true, false);
   });
 
   it('allows init again after destroy', async () => {

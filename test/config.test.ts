@@ -13,8 +13,19 @@ describe('resolveConfig', () => {
       days: 30,
       domain: 'auto',
       maxBytes: 3000,
+      format: 'single',
+      keySeparator: '=',
+      valueSeparator: ',',
       debug: false,
     });
+  });
+
+  it('defaults the value separator by format and accepts every allowed separator', () => {
+    expect(resolveConfig({ ...base, cookie: { format: 'pairs' } })).toMatchObject({ format: 'pairs', keySeparator: '=', valueSeparator: '&' });
+    for (const sep of '=,&|;/~!*^@#$') {
+      const other = sep == '=' ? '|' : '=';
+      expect(resolveConfig({ ...base, cookie: { keySeparator: other, valueSeparator: sep } })).toMatchObject({ valueSeparator: sep });
+    }
   });
 
   it('accepts a same-origin path and explicit cookie settings', () => {
@@ -36,6 +47,17 @@ describe('resolveConfig', () => {
     [{ ...base, cookie: { days: 401 } }, /cookie.days/],
     [{ ...base, cookie: { domain: 'a;b' } }, /cookie.domain/],
     [{ ...base, cookie: { maxBytes: 5000 } }, /cookie.maxBytes/],
+    [{ ...base, cookie: { format: 'json' } }, /cookie.format must be 'single' or 'pairs'/],
+    [{ ...base, cookie: { keySeparator: ':' } }, /cookie.keySeparator/], // appears in segment ids
+    [{ ...base, cookie: { keySeparator: '_' } }, /cookie.keySeparator/],
+    [{ ...base, cookie: { keySeparator: '+' } }, /cookie.keySeparator/], // PHP decodes + to a space
+    [{ ...base, cookie: { keySeparator: '%' } }, /cookie.keySeparator/],
+    [{ ...base, cookie: { keySeparator: ' ' } }, /cookie.keySeparator/],
+    [{ ...base, cookie: { keySeparator: '==' } }, /cookie.keySeparator/],
+    [{ ...base, cookie: { keySeparator: '' } }, /cookie.keySeparator/],
+    [{ ...base, cookie: { valueSeparator: '"' } }, /valueSeparator/],
+    [{ ...base, cookie: { valueSeparator: '=' } }, /two different/],
+    [{ ...base, cookie: { format: 'pairs', keySeparator: '&' } }, /two different/],
   ])('rejects %j with a TypeError naming the problem', (config, problem) => {
     expect(() => resolveConfig(config as any)).toThrow(TypeError);
     expect(() => resolveConfig(config as any)).toThrow(problem);

@@ -28,7 +28,7 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
 
   const getSegments = () => {
     const stored = cookies.get(cfg.name);
-    return stored == null ? memory.slice() : parseSegments(stored, cfg.key);
+    return stored == null ? memory.slice() : parseSegments(stored, cfg);
   };
   const toTargeting = (segments: string[]): Targeting =>
     segments.length ? { [cfg.key]: segments } : {};
@@ -37,7 +37,7 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
   function writeSegments(segments: string[], days: number) {
     const before = getSegments().join();
     if (segments.length) {
-      const { value, kept } = serializeSegments(cfg.key, segments, cfg.name, cfg.maxBytes, cookies.encode);
+      const { value, kept } = serializeSegments(cfg, segments, cfg.name, cfg.maxBytes, cookies.encode);
       if (kept.length < segments.length) warn(`cookie.maxBytes: dropped ${segments.length - kept.length} segments`);
       cookies.set(cfg.name, value, days);
       memory = kept;

@@ -10,7 +10,7 @@ export type QueuedCommand = [(value: unknown) => void, (reason: unknown) => void
  */
 export function createCommandRunner(
   create: (config: SegtagConfig) => Segtag,
-  applyGpt: (targeting: Targeting) => void,
+  applyGpt: (targeting: Targeting, refresh?: boolean, debug?: boolean) => void,
 ) {
   let tag: Segtag | undefined;
   let debug = false;
@@ -26,7 +26,9 @@ export function createCommandRunner(
       }
       if (!tag) throw Error(command + ': call init first');
       if (command == 'gpt') {
-        resolve(tag.ready(rest[0] as number).then((t) => (applyGpt(t), t)));
+        // segtag('gpt', ms, { refresh: true })
+        const refresh = (rest[1] as { refresh?: boolean } | undefined)?.refresh;
+        resolve(tag.ready(rest[0] as number).then((t) => (applyGpt(t, refresh, debug), t)));
         return;
       }
       // Own properties only: no route to Object.prototype methods.

@@ -1,37 +1,59 @@
 import { SEGMENT_ID } from '../protocol/patterns';
 
 /**
- * The segment cookie's value: `key=id,id,...`, the single-key serialized format of
- * Audience Manager's Google Ad Manager recipe. Pure functions: the cookie jar does I/O.
+ * The segment cookie's value, in the two formats of Audience Manager's cookie destinations:
+ * - `single`: one key with serialized values, `seg=1,2,3` (the Google Ad Manager recipe);
+ * - `pairs`: key-value pairs, `seg=1&seg=2&seg=3`.
+ * Pure functions shared by the browser (through the cookie jar) and `segtag/cookie` (servers):
+ * one implementation of the format.
  */
+export interface SegmentFormat {
+  format: 'single' | 'pairs';
+  /** Targeting key, written before the values. */
+  key: string;
+  /** Between the key and a value. */
+  keySeparator: string;
+  /** Between values (`single`) or between pairs (`pairs`). */
+  valueSeparator: string;
+}
 
 /**
- * Serializes segments under `key`, keeping the longest prefix (the server's priority
- * order) whose stored size, cookie name plus encoded value, fits `maxBytes`.
- * `encode` is the cookie library's value encoder, so the size is the stored size.
+ * Serializes segments, keeping the longest prefix (the server's priority order) whose
+ * stored size, cookie name plus encoded value, fits `maxBytes`. `encode` is the cookie
+ * library's value encoder, so the size is the stored size. Everything written is ASCII,
+ * so the encoded size of the whole is the sum of its parts'.
  */
 export function serializeSegments(
-  key: string,
+  f: SegmentFormat,
   segments: string[],
   name: string,
   maxBytes: number,
   encode: (value: string) => string,
 ): { value: string; kept: string[] } {
   const kept: string[] = [];
-  let size = name.length + encode(key + '=').length;
+  const head = f.key + f.keySeparator;
+  const pairs = f.format == 'pairs';
+  let value = '';
+  let size = name.length;
   for (const s of segments) {
-    size += encode((kept.length ? ',' : '') + s).length;
+    // single: `key=1` then `,2`; pairs: `key=1` then `&key=2`
+    const token = kept.length ? f.valueSeparator + (pairs ? head : '') + s : head + s;
+    size += encode(token).length;
     if (size > maxBytes) break;
     kept.push(s);
+    value += token;
   }
-  return { value: key + '=' + kept.join(','), kept };
+  return { value, kept };
 }
 
-/** Reads a decoded cookie value written by `serializeSegments`; anything else yields []. */
-export function parseSegments(value: string | undefined, key: string): string[] {
-  if (!value || value.slice(0, key.length + 1) != key + '=') return [];
-  return value
-    .slice(key.length + 1)
-    .split(',')
-    .filter((s) => SEGMENT_ID.test(s));
+/**
+ * Reads a decoded cookie value written in either format with these separators: it must
+ * start with `key<keySeparator>`; each token between value separators loses that prefix
+ * when it has it, and ids outside the allowlist (another key's `x=1`, junk) are skipped.
+ * Never throws, whatever the value.
+ */
+export function parseSegments(value: string | undefined, f: SegmentFormat): string[] {
+  const head = f.key + f.keySeparator;
+  const strip = (t: string) => (t.startsWith(head) ? t.slice(head.length) : t);
+  return value?.startsWith(head) ? value.split(f.valueSeparator).map(strip).filter((s) => SEGMENT_ID.test(s)) : [];
 }

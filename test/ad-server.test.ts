@@ -1,0 +1,60 @@
+import { describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
+import { toAdServerParams } from '../src/integrations/ad-server';
+
+const t = { seg: ['1', '2'], pos: ['top'] };
+
+describe('toAdServerParams', () => {
+  it("gam: the URL-encoded value of GAM's cust_params", () => {
+    expect(toAdServerParams({ seg: ['1', '2'] }, { style: 'gam' })).toBe('seg%3D1%2C2');
+    expect(toAdServerParams(t, { style: 'gam' })).toBe('seg%3D1%2C2%26pos%3Dtop');
+    expect(decodeURIComponent(toAdServerParams(t, { style: 'gam' }))).toBe('seg=1,2&pos=top');
+  });
+
+  it('semicolon and query styles repeat the key for every value', () => {
+    expect(toAdServerParams(t, { style: 'semicolon' })).toBe(';seg=1;seg=2;pos=top');
+    expect(toAdServerParams(t, { style: 'query' })).toBe('seg=1&seg=2&pos=top');
+    expect(toAdServerParams({ 'a b': ['x;y&z'] }, { style: 'query' })).toBe('a%20b=x%3By%26z');
+  });
+
+  it('gam applies GAM key-value rules; all styles skip empty and unencodable values', () => {
+    expect(toAdServerParams({ seg: ['ok', 'x'.repeat(41), 'a(b'] }, { style: 'gam' })).toBe('seg%3Dok');
+    expect(toAdServerParams({ seg: ['', 'a\uD800', 'ok'] }, { style: 'query' })).toBe('seg=ok');
+    expect(toAdServerParams({}, { style: 'semicolon' })).toBe('');
+  });
+
+  it('maxBytes keeps the longest prefix in priority order, with a debug warning', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(toAdServerParams(t, { style: 'query', maxBytes: 11 })).toBe('seg=1&seg=2');
+    expect(toAdServerParams(t, { style: 'query', maxBytes: 10, debug: true })).toBe('seg=1');
+    expect(warn).toHaveBeenCalledWith('segtag: toAdServerParams dropped 2 values');
+    expect(toAdServerParams(t, { style: 'gam', maxBytes: 11 })).toBe('seg%3D1%2C2');
+    expect(toAdServerParams(t, { style: 'gam', maxBytes: 10 })).toBe('seg%3D1');
+    warn.mockRestore();
+  });
+
+  it('rejects a bad style or maxBytes with TypeErrors', () => {
+    expect(() => toAdServerParams(t, { style: 'xml' as any })).toThrow(/style/);
+    expect(() => toAdServerParams(t, undefined as any)).toThrow(/style/);
+    expect(() => toAdServerParams(t, { style: 'gam', maxBytes: -1 })).toThrow(/maxBytes/);
+  });
+
+  it('never exceeds maxBytes and keeps a prefix of the values (property)', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/);
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.stringMatching(/^[a-z_]\w{0,19}$/), fc.uniqueArray(id, { maxLength: 50 }), { maxKeys: 3 }),
+        fc.constantFrom('gam' as const, 'semicolon' as const, 'query' as const),
+        fc.integer({ min: 0, max: 3000 }),
+        (targeting, style, maxBytes) => {
+          const out = toAdServerParams(targeting, { style, maxBytes });
+          const all = toAdServerParams(targeting, { style });
+          expect(out.length).toBeLessThanOrEqual(maxBytes);
+          expect(all.startsWith(out)).toBe(true);
+          if (all.length <= maxBytes) expect(out).toBe(all);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
