@@ -29,6 +29,12 @@ export default [
     output: { file: 'dist/segtag.min.js', format: 'iife', sourcemap: true },
     plugins: [nodeResolve({ browser: true }), ts(), terse()],
   },
+  // Script tag that also speaks Audience Manager's /event format (`protocol: 'dcs'`).
+  {
+    input: 'src/script-tag-aam.ts',
+    output: { file: 'dist/segtag-aam.min.js', format: 'iife', sourcemap: true },
+    plugins: [nodeResolve({ browser: true }), ts(), terse()],
+  },
   {
     input: 'src/index.ts',
     external: ['js-cookie'],

@@ -1,3 +1,4 @@
+import './dcs-register';
 export { createSegtag } from './create-segtag';
 export { applyGpt, type GoogletagLike } from './integrations/gpt';
-export type { CallResult, CookieConfig, Segtag, SegtagConfig, Targeting, DeclaredIds, Signals, SignalValue } from './types';
+export type { CallResult, DestinationOutcome, CookieConfig, Segtag, SegtagConfig, Targeting, DeclaredIds, Signals, SignalValue } from './types';

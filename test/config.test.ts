@@ -14,12 +14,21 @@ describe('resolveConfig', () => {
       domain: 'auto',
       maxBytes: 3000,
       debug: false,
+      cookieDestinations: [],
+      protocol: 'v1',
     });
   });
 
   it('accepts a same-origin path and explicit cookie settings', () => {
     const r = resolveConfig({ endpoint: '/v1/rtc', site: 's', cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 } });
     expect(r).toMatchObject({ endpoint: '/v1/rtc', name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 });
+  });
+
+  it('copies the cookieDestinations allowlist and keeps the protocol', () => {
+    const list = ['aam', 'partner_1'];
+    const r = resolveConfig({ ...base, cookieDestinations: list, protocol: 'dcs' });
+    list.push('late');
+    expect(r).toMatchObject({ cookieDestinations: ['aam', 'partner_1'], protocol: 'dcs' });
   });
 
   it.each([
@@ -36,6 +45,12 @@ describe('resolveConfig', () => {
     [{ ...base, cookie: { days: 401 } }, /cookie.days/],
     [{ ...base, cookie: { domain: 'a;b' } }, /cookie.domain/],
     [{ ...base, cookie: { maxBytes: 5000 } }, /cookie.maxBytes/],
+    [{ ...base, cookieDestinations: 'aam' }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: ['a;b'] }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: [['aam']] }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: ['segtag'] }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: ['segtag_uid'] }, /cookieDestinations/],
+    [{ ...base, cookie: { name: 'aam' }, cookieDestinations: ['aam'] }, /cookieDestinations/],
   ])('rejects %j with a TypeError naming the problem', (config, problem) => {
     expect(() => resolveConfig(config as any)).toThrow(TypeError);
     expect(() => resolveConfig(config as any)).toThrow(problem);

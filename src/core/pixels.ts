@@ -1,0 +1,77 @@
+import type { ParsedPixel } from '../protocol/destinations';
+import { SEGMENT_ID } from '../protocol/patterns';
+import type { Consent, Platform } from './platform';
+import type { Emit } from './destinations';
+
+/** Pixels fired per answer at most, and milliseconds between two pixels (also across answers). */
+export const MAX_PIXELS = 10;
+export const PIXEL_SPACING = 100;
+/** Longest pixel URL fired, after macro expansion. */
+export const MAX_URL = 4096;
+/**
+ * Ids the persisted de-duplication record keeps at most (newest). Ids are 1-64 characters,
+ * so the record stays under 4.5 KB.
+ */
+export const MAX_SEEN = 50;
+
+/**
+ * Expands `%rnd%`, `%timestamp%`, `%uid%`, `${GDPR}` and `${GDPR_CONSENT_<vendor>}`, each
+ * value URL-encoded. Without a consent state `${GDPR}` and the consent string expand to ''.
+ */
+export const expandMacros = (url: string, m: { uid: string } & Consent, now: number): string =>
+  url.replace(/%(rnd|timestamp|uid)%|\$\{GDPR(_CONSENT_\d+)?\}/g, (_, k, c) =>
+    encodeURIComponent(
+      k ? (k == 'uid' ? m.uid : k == 'rnd' ? (Math.random() * 1e12).toFixed() : now) : (c ? m.tcString : m.gdpr) ?? '',
+    ),
+  );
+
+/**
+ * The pixel firer of one tag instance: allowlists URLs (`https:`, `http:` only on http
+ * pages, at most MAX_URL long), de-duplicates by id (for `ttl` minutes across pages
+ * through storage, else for this page), fires at most MAX_PIXELS per answer,
+ * PIXEL_SPACING ms apart, and reports each outcome.
+ */
+export function createPixels(site: string, platform: Platform, emit: Emit) {
+  const { storage } = platform;
+  const key = 'segtag_px:' + site;
+  // `http:` pixels only on http pages.
+  const http = /^http:/.test(platform.context().url) && 'http:';
+  let seen: Map<unknown, number>;
+  let next = 0;
+  return (list: ParsedPixel[], uid: string) => {
+    const now = platform.now();
+    // Read once per page: id -> expiry. Whatever storage holds, lookups only compare
+    // `> now` on a Map (no prototype involved).
+    try {
+      seen ||= new Map(JSON.parse(storage.get(key)!));
+    } catch {
+      seen = new Map();
+    }
+    let fired = 0;
+    for (const { id, url, ttl, hideReferrer } of list) {
+      let u = '';
+      try {
+        const x = expandMacros(url, { uid, ...platform.consent?.() }, now);
+        const { protocol } = new URL(x);
+        if (x.length <= MAX_URL && (protocol == 'https:' || protocol == http)) u = x;
+      } catch {}
+      const reason = seen.get(id)! > now ? 'seen' : !u ? 'url' : fired++ < MAX_PIXELS ? 0 : 'limit';
+      if (reason) emit('pixel', id, 'skipped', reason);
+      else {
+        // No ttl: Infinity, for this page only (JSON stores it as null, never `> now`).
+        seen.set(id, (ttl as number) > 0 ? now + (ttl as number) * 6e4 : 1 / 0);
+        const at = Math.max(next, now);
+        next = at + PIXEL_SPACING;
+        setTimeout(
+          () =>
+            platform
+              .fire(u, !!hideReferrer)
+              .catch(() => 0)
+              .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
+          at - now,
+        );
+      }
+    }
+    storage.set(key, JSON.stringify([...seen].filter((e) => e[1] > now && SEGMENT_ID.test(e[0] as string)).slice(-MAX_SEEN)));
+  };
+}
