@@ -58,7 +58,7 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
       const reason = seen.get(id)! > now ? 'seen' : !u ? 'url' : fired++ < MAX_PIXELS ? 0 : 'limit';
       if (reason) emit('pixel', id, 'skipped', reason);
       else {
-        // No ttl: Infinity, for this page only (JSON stores it as null, never `> now`).
+        // No ttl: for this page only.
         seen.set(id, (ttl as number) > 0 ? now + (ttl as number) * 6e4 : 1 / 0);
         const at = Math.max(next, now);
         next = at + PIXEL_SPACING;
@@ -72,6 +72,7 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
         );
       }
     }
-    storage.set(key, JSON.stringify([...seen].filter((e) => e[1] > now && SEGMENT_ID.test(e[0] as string)).slice(-MAX_SEEN)));
+    // Persisted: unexpired ids with a ttl (page-only ones are Infinity), newest last.
+    storage.set(key, JSON.stringify([...seen].filter((e) => e[1] > now && e[1] < 1 / 0 && SEGMENT_ID.test(e[0] as string)).slice(-MAX_SEEN)));
   };
 }
