@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
  * The script tag's budget grows with features but never above 5120 bytes.
  */
 export const BUDGETS = {
-  'dist/segtag.min.js': 4096,
+  // 3601 B before pixel syncs and cookie destinations (issue 6); see the lead's note on the split.
+  'dist/segtag.min.js': 4800,
+  // The script tag plus the Audience Manager (DCS) codec.
+  'dist/segtag-aam.min.js': 5200,
   'src/stub.js': 200,
 };
 
