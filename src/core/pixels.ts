@@ -37,7 +37,17 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
   // `http:` pixels only on http pages.
   const http = /^http:/.test(platform.context().url) && 'http:';
   let seen: Map<unknown, number>;
-  let next = 0;
+  // Pixels waiting to fire. Each fires PIXEL_SPACING ms after the previous one actually
+  // fired, so a busy main thread cannot bunch them up.
+  const queue: (() => void)[] = [];
+  let pumping = false;
+  const pump = () => {
+    const fire = queue.shift();
+    if ((pumping = !!fire)) {
+      fire!();
+      setTimeout(pump, PIXEL_SPACING);
+    }
+  };
   return (list: ParsedPixel[], uid: string) => {
     const now = platform.now();
     // Read once per page: id -> expiry. Whatever storage holds, lookups only compare
@@ -60,18 +70,15 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
       else {
         // No ttl: for this page only.
         seen.set(id, (ttl as number) > 0 ? now + (ttl as number) * 6e4 : 1 / 0);
-        const at = Math.max(next, now);
-        next = at + PIXEL_SPACING;
-        setTimeout(
-          () =>
-            platform
-              .fire(u, !!hideReferrer)
-              .catch(() => 0)
-              .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
-          at - now,
+        queue.push(() =>
+          platform
+            .fire(u, !!hideReferrer)
+            .catch(() => 0)
+            .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
         );
       }
     }
+    if (!pumping) pump();
     // Persisted: unexpired ids with a ttl (page-only ones are Infinity), newest last.
     storage.set(key, JSON.stringify([...seen].filter((e) => e[1] > now && e[1] < 1 / 0 && SEGMENT_ID.test(e[0] as string)).slice(-MAX_SEEN)));
   };
