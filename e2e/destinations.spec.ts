@@ -71,13 +71,13 @@ test('pixel syncs fire as images, spaced, with macros, hiding the referrer when 
     expect(q.get('u')).toBe(uid);
     expect(q.get('r')).toMatch(/^\d+$/);
   }
-  // Spaced at least 100 ms apart where the page fires them (timers only ever run late),
-  // and so on the wire (tolerant: the loopback adds jitter).
+  // Spaced at least 100 ms apart where the page fires them (timers only ever run late).
+  // Arrival times on the server are no measure: Chrome holds back image requests while
+  // the page is still loading and may then send several at once.
   const times: number[] = await page.evaluate(() => (window as any).__imgTimes);
   expect(times).toHaveLength(5);
   for (let i = 1; i < 5; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(99);
-  expect(hits[4].at - hits[0].at).toBeGreaterThanOrEqual(350);
-  expect(hits[4].at - hits[0].at).toBeLessThan(2000);
+  expect(times[4] - times[0]).toBeLessThan(2000);
   // hideReferrer: no Referer header at all; the others carry the page URL.
   expect(hits[1].referer).toBeUndefined();
   expect(hits[0].referer).toBe(url);
