@@ -38,6 +38,18 @@ export default [
     output: { file: 'dist/segtag.min.js', format: 'iife', sourcemap: true },
     plugins: [nodeResolve({ browser: true }), ts(), terse(), copyStub],
   },
+  // Script tag with pixel syncs and cookie destinations.
+  {
+    input: 'src/script-tag-sync.ts',
+    output: { file: 'dist/segtag-sync.min.js', format: 'iife', sourcemap: true },
+    plugins: [nodeResolve({ browser: true }), ts(), terse()],
+  },
+  // Script tag with destinations that also speaks Audience Manager's /event format (`protocol: 'dcs'`).
+  {
+    input: 'src/script-tag-aam.ts',
+    output: { file: 'dist/segtag-aam.min.js', format: 'iife', sourcemap: true },
+    plugins: [nodeResolve({ browser: true }), ts(), terse()],
+  },
   {
     input: 'src/index.ts',
     external: ['js-cookie'],

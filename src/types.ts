@@ -44,8 +44,32 @@ export interface SegtagConfig {
   /** Milliseconds before a call is abandoned. Default 2000. */
   timeout?: number;
   cookie?: CookieConfig;
-  /** Log warnings and rejected commands to the console. */
+  /** Log warnings, rejected commands and destination outcomes to the console. */
   debug?: boolean;
+  /**
+   * Cookie names the server may write as cookie destinations (default none). Names of
+   * `[A-Za-z0-9_-]`, never segtag's own cookies.
+   */
+  cookieDestinations?: string[];
+  /**
+   * `'v1'` (default): segtag's JSON protocol. `'dcs'`: Audience Manager's `/event`
+   * format; only in the npm build and `segtag-aam.min.js`.
+   */
+  protocol?: 'v1' | 'dcs';
+}
+
+/** What happened to one destination of an answer. */
+export interface DestinationOutcome {
+  type: 'pixel' | 'cookie';
+  /** The pixel's id or the cookie's name. */
+  id: string;
+  status: 'loaded' | 'error' | 'skipped' | 'written';
+  /**
+   * Why it was skipped. Pixels: `seen` (de-duplicated), `url` (not an allowed URL),
+   * `limit` (over 10 in one answer). Cookies: `name` (not in `cookieDestinations`),
+   * `value` (not printable ASCII), `size` (over `cookie.maxBytes`), `domain`.
+   */
+  reason?: 'seen' | 'url' | 'limit' | 'name' | 'value' | 'size' | 'domain';
 }
 
 export interface Segtag {
@@ -65,5 +89,7 @@ export interface Segtag {
   ready(ms?: number): Promise<Targeting>;
   /** Called with the new targeting whenever the segments change. Returns unsubscribe. */
   onSegments(listener: (targeting: Targeting) => void): () => void;
+  /** Called with the outcome of every pixel sync and cookie destination. Returns unsubscribe. */
+  onDestinations(listener: (outcome: DestinationOutcome) => void): () => void;
   destroy(): void;
 }

@@ -17,6 +17,8 @@ describe('resolveConfig', () => {
       keySeparator: '=',
       valueSeparator: ',',
       debug: false,
+      cookieDestinations: [],
+      protocol: 'v1',
     });
   });
 
@@ -31,6 +33,13 @@ describe('resolveConfig', () => {
   it('accepts a same-origin path and explicit cookie settings', () => {
     const r = resolveConfig({ endpoint: '/v1/rtc', site: 's', cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 } });
     expect(r).toMatchObject({ endpoint: '/v1/rtc', name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 });
+  });
+
+  it('copies the cookieDestinations allowlist and keeps the protocol', () => {
+    const list = ['aam', 'partner_1'];
+    const r = resolveConfig({ ...base, cookieDestinations: list, protocol: 'dcs' });
+    list.push('late');
+    expect(r).toMatchObject({ cookieDestinations: ['aam', 'partner_1'], protocol: 'dcs' });
   });
 
   it.each([
@@ -58,6 +67,12 @@ describe('resolveConfig', () => {
     [{ ...base, cookie: { valueSeparator: '"' } }, /valueSeparator/],
     [{ ...base, cookie: { valueSeparator: '=' } }, /two different/],
     [{ ...base, cookie: { format: 'pairs', keySeparator: '&' } }, /two different/],
+    [{ ...base, cookieDestinations: 'aam' }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: ['a;b'] }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: [['aam']] }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: ['segtag'] }, /cookieDestinations/],
+    [{ ...base, cookieDestinations: ['segtag_uid'] }, /cookieDestinations/],
+    [{ ...base, cookie: { name: 'aam' }, cookieDestinations: ['aam'] }, /cookieDestinations/],
   ])('rejects %j with a TypeError naming the problem', (config, problem) => {
     expect(() => resolveConfig(config as any)).toThrow(TypeError);
     expect(() => resolveConfig(config as any)).toThrow(problem);

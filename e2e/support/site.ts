@@ -6,6 +6,8 @@ export type Handler = (req: IncomingMessage, body: string, res: ServerResponse) 
 
 const files: Record<string, [string, string]> = {
   '/segtag.min.js': ['dist/segtag.min.js', 'text/javascript'],
+  '/segtag-aam.min.js': ['dist/segtag-aam.min.js', 'text/javascript'],
+  '/segtag-sync.min.js': ['dist/segtag-sync.min.js', 'text/javascript'],
   '/segtag.mjs': ['dist/segtag.mjs', 'text/javascript'],
   '/js-cookie.mjs': ['node_modules/js-cookie/dist/js.cookie.mjs', 'text/javascript'],
 };

@@ -3,6 +3,8 @@ import type { CookieJar } from '../core/platform';
 
 const PROBE = 'segtag_probe';
 
+const dotless = (domain: string) => (domain + '').replace(/^\./, '').toLowerCase();
+
 /** Candidate domains from broadest to narrowest; none for IPs, localhost and other single labels. */
 export function candidateDomains(hostname: string): string[] {
   if (!hostname.includes('.') || /^[\d.]+$|:/.test(hostname)) return [];
@@ -48,9 +50,12 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         return Cookies.get(name);
       } catch {}
     },
-    set(name, value, days) {
+    set(name, value, days, d) {
       try {
-        Cookies.set(name, value, { ...attributes(), expires: days });
+        const a = attributes();
+        // A cookie destination's domain must be the one segtag's own cookies use.
+        if (d != null && dotless(d) != dotless(a.domain || hostname)) return false;
+        Cookies.set(name, value, { ...a, expires: days });
       } catch {}
     },
     remove(name) {

@@ -1,5 +1,7 @@
 import type { Platform } from '../core/platform';
 import { createCookieJar } from './cookie-jar';
+import { fire } from './pixel';
+import { storage } from './storage';
 import { post } from './transport';
 import { uuid } from './uuid';
 
@@ -7,7 +9,9 @@ import { uuid } from './uuid';
 export function createBrowserPlatform(cookieDomain: string): Platform {
   return {
     cookies: createCookieJar(cookieDomain, location.hostname, location.protocol == 'https:'),
+    storage,
     post,
+    fire,
     context() {
       const ref = document.referrer;
       const title = document.title;

@@ -1,5 +1,5 @@
 import type { CallRequest, DeclaredIds, EventType, Signals, WireEvent } from '../protocol/types';
-import { parseResponse } from '../protocol/parse-response';
+import { jsonCodec, type Codec } from '../protocol/codec';
 import { UID } from '../protocol/patterns';
 import type { CallResult, Segtag, Targeting } from '../types';
 import type { ResolvedConfig } from './config';
@@ -7,15 +7,22 @@ import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
 import { check } from './fail';
+import type { Destinations } from './destinations';
 
 export const UID_COOKIE = 'segtag_uid';
 const UID_DAYS = 400;
 
 /**
  * The real-time call loop: events out, segments in, segment cookie written.
- * Browser-free: everything it touches comes in through `platform`.
+ * Browser-free: everything it touches comes in through `platform`; the wire format
+ * through `codec` (protocol v1 JSON unless another is injected).
  */
-export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
+export function createClient(
+  cfg: ResolvedConfig,
+  platform: Platform,
+  codec: Codec = jsonCodec,
+  destinations?: Destinations,
+): Segtag {
   const { cookies } = platform;
   const listeners = new Set<(t: Targeting) => void>();
   let ids: DeclaredIds | undefined;
@@ -73,12 +80,14 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
       const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events: [event] };
       if (ids) request.ids = ids;
       try {
-        const { status, body } = await platform.post(cfg.endpoint, JSON.stringify(request), cfg.timeout);
-        const answer = status > 199 && status < 300 ? parseResponse(body) : undefined;
+        const { body: sent, contentType } = codec.encode(request);
+        const { status, body } = await platform.post(cfg.endpoint, sent, cfg.timeout, contentType);
+        const answer = status > 199 && status < 300 ? codec.decode(body, cfg) : undefined;
         error = answer ? undefined : status > 299 || status < 200 ? 'HTTP ' + status : 'malformed response';
         if (answer && !destroyed) {
           if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
-          writeSegments(answer.segments, answer.ttl || cfg.days);
+          if (answer.segments) writeSegments(answer.segments, answer.ttl || cfg.days);
+          destinations?.apply(answer, answer.uid || request.uid);
         }
       } catch (e) {
         error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error';
@@ -117,10 +126,13 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    // Only in builds that carry destinations; elsewhere the command is unknown.
+    ...(destinations && { onDestinations: destinations.on }),
     destroy() {
       destroyed = true;
       listeners.clear();
       answered();
     },
-  };
+    // The cast: onDestinations exists in every build that registers destinations (npm included).
+  } as Segtag;
 }

@@ -14,6 +14,10 @@ export interface ResolvedConfig extends ResolvedCookie {
   site: string;
   timeout: number;
   debug: boolean;
+  /** Cookie names the server may write as cookie destinations. */
+  cookieDestinations: string[];
+  /** `'dcs'`: Audience Manager's /event format, through an injected codec (checked by createSegtag). */
+  protocol: string;
 }
 
 const isNum = (x: unknown, min: number, max: number): x is number =>
@@ -40,9 +44,15 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
 /** Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem. */
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config must be an object');
-  const { endpoint, site, timeout = 2000, cookie, debug = false } = config;
+  const { endpoint, site, timeout = 2000, cookie, debug = false, cookieDestinations = [], protocol = 'v1' } = config;
   check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint must be an http(s) URL or a path');
   check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site must be 1-64 of [A-Za-z0-9_.:-]');
   check(isNum(timeout, 1, 60000), 'timeout must be 1-60000 ms');
-  return { endpoint, site, timeout, ...resolveCookie(cookie), debug: !!debug };
+  const resolved = resolveCookie(cookie);
+  check(
+    Array.isArray(cookieDestinations) &&
+      cookieDestinations.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != resolved.name && n != 'segtag_uid'),
+    "cookieDestinations must be names of [A-Za-z0-9_-], not segtag's own",
+  );
+  return { endpoint, site, timeout, ...resolved, debug: !!debug, cookieDestinations: cookieDestinations.slice(), protocol };
 }

@@ -1,18 +1,16 @@
-import type { CallResponse } from './types';
 import { SEGMENT_ID, UID } from './patterns';
+import { isObject, type ParsedResponse } from './destinations';
 
 /** Hard cap on segments taken from one response, whatever the server sends. */
 export const MAX_SEGMENTS = 1000;
 
-const isObject = (x: unknown): x is Record<string, unknown> =>
-  !!x && typeof x == 'object' && !Array.isArray(x);
-
 /**
- * Validates an untrusted response body and copies only the known fields.
+ * Validates an untrusted response body and copies only the known fields of protocol v1's
+ * core (destinations are read by `parseResponseWithDestinations`, in the builds that fire them).
  * Returns undefined when the body is malformed (not an object, or `segments`
  * is not an array): the caller must then change nothing.
  */
-export function parseResponse(body: unknown): CallResponse | undefined {
+export function parseResponse(body: unknown): (ParsedResponse & { segments: string[] }) | undefined {
   if (!isObject(body) || !Array.isArray(body.segments)) return;
   const segments: string[] = [];
   for (const s of body.segments) {
@@ -20,7 +18,7 @@ export function parseResponse(body: unknown): CallResponse | undefined {
       if (segments.push(s) >= MAX_SEGMENTS) break;
     }
   }
-  const out: CallResponse = { segments };
+  const out: ParsedResponse & { segments: string[] } = { segments };
   const { uid, ttl, tid } = body;
   if (typeof uid == 'string' && UID.test(uid)) out.uid = uid;
   if (typeof ttl == 'number' && ttl > 0 && ttl <= 400) out.ttl = ttl;

@@ -34,13 +34,39 @@ export interface CallRequest {
   events: WireEvent[];
 }
 
+/** A URL destination ("pixel sync"): fired as an image, de-duplicated by `id`. */
+export interface PixelDestination {
+  id: string;
+  /** Absolute https: URL (http: only on http pages), with optional macros. */
+  url: string;
+  /** Minutes during which the same `id` is not fired again, across pages. */
+  ttl?: number;
+  /** Fire with `referrerPolicy = 'no-referrer'`. */
+  hideReferrer?: boolean;
+}
+
+/** A cookie destination: written only when `name` is in the config's `cookieDestinations`. */
+export interface CookieDestination {
+  name: string;
+  value: string;
+  /** Days; default: the config's `cookie.days`. */
+  ttl?: number;
+  /** The page's registrable domain or a parent of the page's host below it. */
+  domain?: string;
+}
+
 export interface CallResponse {
   /** A server-assigned visitor id that replaces the cookie's. */
   uid?: string;
-  /** Segment ids in the server's priority order. */
-  segments: string[];
+  /**
+   * Segment ids in the server's priority order. Always present in protocol v1;
+   * absent in a DCS answer without a segment-cookie item (the cookie is then left alone).
+   */
+  segments?: string[];
   /** Days the segment cookie should live. */
   ttl?: number;
   /** Transaction id, for support and log correlation. */
   tid?: string;
+  pixels?: PixelDestination[];
+  cookies?: CookieDestination[];
 }

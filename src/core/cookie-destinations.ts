@@ -1,0 +1,30 @@
+import type { ParsedCookie } from '../protocol/destinations';
+import type { ResolvedConfig } from './config';
+import type { CookieJar } from './platform';
+import type { Emit } from './destinations';
+
+/**
+ * Writes the cookie destinations the config allows: the name is in `cookieDestinations`,
+ * the value is printable ASCII (the jar stores it encoded, so the stored bytes are always
+ * RFC 6265 cookie-octets), name + encoded value fit `cookie.maxBytes`, and the domain, if
+ * any, is the one segtag's own cookies use. Everything else is skipped with a reason.
+ */
+export function writeCookieDestinations(list: ParsedCookie[], cfg: ResolvedConfig, cookies: CookieJar, emit: Emit) {
+  for (const { name, value, ttl, domain } of list) {
+    const reason = !cfg.cookieDestinations.includes(name)
+      ? 'name'
+      : /[^ -~]/.test(value)
+        ? 'value'
+        : name.length + cookies.encode(value).length > cfg.maxBytes
+          ? 'size'
+          : cookies.set(name, value, (ttl as number) > 0 && (ttl as number) <= 400 ? +(ttl as number) : cfg.days, domain as string) === false && 'domain';
+    emit('cookie', name, reason ? 'skipped' : 'written', reason || undefined);
+  }
+}
+
+/**
+ * Removes every allowed destination cookie, as on consent withdrawal. Stateless: they
+ * live on the same domain as segtag's own cookies, so this also clears earlier pages'.
+ */
+export const clearCookieDestinations = (cfg: ResolvedConfig, cookies: CookieJar) =>
+  cfg.cookieDestinations.forEach((name) => cookies.remove(name));

@@ -1,0 +1,17 @@
+import type { Codec } from './protocol/codec';
+import type { Destinations } from './core/destinations';
+import type { ResolvedConfig } from './core/config';
+import type { Platform } from './core/platform';
+
+/**
+ * What a build carries besides the standard script tag's call loop. Each entry file
+ * registers what it ships (`src/register-*.ts`), so `segtag.min.js` stays small:
+ * - `dcs`: Audience Manager's /event format (`protocol: 'dcs'`): npm and segtag-aam.min.js.
+ * - `v1` + `destinations`: pixel syncs and cookie destinations: npm, segtag-sync.min.js
+ *   and segtag-aam.min.js.
+ */
+export const features: {
+  dcs?: Codec;
+  v1?: Codec;
+  destinations?: (cfg: ResolvedConfig, platform: Platform) => Destinations;
+} = {};

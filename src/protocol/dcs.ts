@@ -1,0 +1,67 @@
+import type { Codec } from './codec';
+import type { CallRequest } from './types';
+import { isObject, parseDestinations, type ParsedResponse } from './destinations';
+import { UID } from './patterns';
+import { MAX_SEGMENTS } from './parse-response';
+import { parseSegments, type SegmentFormat } from '../core/segment-cookie';
+
+/**
+ * Audience Manager's `/event` format (DCS), browser side. Field facts: docs/protocol.md
+ * "Audience Manager (DCS)"; the mapping is documented in the README.
+ */
+
+/** Data provider ids: the keys of `identify()` that become `d_cid=DPID%01DPUUID`. */
+const DPID = /^\d{1,10}$/;
+
+/**
+ * A form-encoded body (a CORS simple request): every event's signals as `c_` keys
+ * (`c_`/`p_` keys as they are, any other key gets a `c_` prefix, arrays comma-serialized),
+ * a track event's name as `c_event`, then `d_uuid`, one `d_cid` per declared id whose key
+ * is a data provider id, `d_rtbd=json` and `d_dst=1`.
+ */
+export function encodeDcs(request: CallRequest): { body: string; contentType: string } {
+  const q = new URLSearchParams();
+  for (const { name, signals } of request.events) {
+    if (name) q.set('c_event', name);
+    for (const k of Object.keys(signals)) q.set(/^[cp]_/.test(k) ? k : 'c_' + k, String(signals[k]));
+  }
+  q.set('d_uuid', request.uid);
+  const ids = request.ids || {};
+  for (const dpid of Object.keys(ids)) if (DPID.test(dpid)) q.append('d_cid', dpid + '\x01' + ids[dpid]);
+  q.set('d_rtbd', 'json');
+  q.set('d_dst', '1');
+  return { body: q.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
+const list = (x: unknown) => (Array.isArray(x) ? x.filter(isObject) : []);
+
+/**
+ * Maps an untrusted DCS answer onto a CallResponse. The `stuff` item whose `cn` is the
+ * segment cookie's name carries the segments (`cv` = `<key>=id,id`, `ttl` days); without
+ * one the segment cookie is left as it is (Audience Manager sends nothing when nothing
+ * changed). Other `stuff` items are cookie destinations (`cn`, `cv`, `ttl`, `dmn`), `dests`
+ * of type image are pixels (`id`, `c`, `hr`), `uuid` is the visitor id. Everything then
+ * goes through the same validation as protocol v1. A body that is not an object is malformed.
+ */
+export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string }): ParsedResponse | undefined {
+  if (!isObject(body)) return;
+  const out: ParsedResponse = {};
+  const cookies: unknown[] = [];
+  for (const { cn, cv, ttl, dmn } of list(body.stuff)) {
+    if (cn !== cookie.name) cookies.push({ name: cn, value: cv, ttl, domain: dmn });
+    else if (typeof cv == 'string') {
+      out.segments = [...new Set(parseSegments(cv, cookie))].slice(0, MAX_SEGMENTS);
+      if (typeof ttl == 'number' && ttl > 0 && ttl <= 400) out.ttl = ttl;
+    }
+  }
+  const pixels = list(body.dests)
+    .filter(({ y }) => y == null || y == 'img')
+    .map(({ id, c, hr }) => ({ id: typeof id == 'number' ? String(id) : id, url: c, hideReferrer: hr }));
+  parseDestinations({ pixels, cookies }, out);
+  const { uuid, tid } = body;
+  if (typeof uuid == 'string' && UID.test(uuid)) out.uid = uuid;
+  if (typeof tid == 'string' && tid.length <= 128) out.tid = tid;
+  return out;
+}
+
+export const dcs: Codec = { encode: encodeDcs, decode: decodeDcs };
