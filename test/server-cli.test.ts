@@ -86,7 +86,7 @@ describe('main', () => {
     const printed = out.mock.calls.map((c) => String(c[0]));
     const url = printed[0].match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/)![1];
     expect(printed[1]).toBe(`demo: ${url}/`);
-    expect(printed[2]).toMatch(/^rules: .*segments\.json: 3 traits, 4 segments, ttl 30 days$/);
+    expect(printed[2]).toMatch(/^rules: .*segments\.json: 3 traits, 5 segments, ttl 30 days$/);
     expect(printed[3]).toBe(`store: sqlite:${db}`);
     expect((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
 

@@ -329,7 +329,7 @@ describe('GET /metrics and /healthz', () => {
     expect(text).toMatch(/^segtag_events_total\{result="counted"\} 1$/m);
     expect(text).toMatch(/^segtag_events_total\{result="duplicate"\} 1$/m);
     expect(text).toMatch(/^segtag_qualifications_total 2$/m); // 1001 and 1004
-    expect(text).toMatch(/^segtag_rules_segments 4$/m);
+    expect(text).toMatch(/^segtag_rules_segments 5$/m);
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
     expect(text).not.toContain('x=1');
   });

@@ -39,7 +39,7 @@ describe('the example rules file', () => {
     expect(rules.ttlDays).toBe(30);
     expect(rules.dcs).toEqual({ cookieName: 'aam', key: 'seg' });
     expect(rules.traits.map((t) => t.id)).toEqual(['sports-reader', 'f1-video', 'page-view']);
-    expect(rules.segments.map((s) => s.id)).toEqual(['1001', '1002', '1003', '1004']);
+    expect(rules.segments.map((s) => s.id)).toEqual(['1001', '1002', '1003', '1004', '1005']);
   });
 
   it('answers the documented segments, in file order', () => {
