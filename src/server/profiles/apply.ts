@@ -46,13 +46,12 @@ export function applyEvents(
   dedup: DedupWindow = DEDUP_WINDOW,
 ): Applied {
   const today = dayOf(now);
-  const known = new Set(engine.rules.traits.map((t) => t.id));
   const oldest = today - engine.keepDays; // this bucket and older count in no window
 
   // Copies: the caller's profile is never changed (a store may run this again on fresh data).
   const traits: TraitBuckets = new Map();
   for (const [id, buckets] of before?.traits ?? []) {
-    if (!known.has(id)) continue; // a trait the rules no longer define
+    if (!engine.hasTrait(id)) continue; // a trait the rules no longer define
     const kept: Buckets = new Map();
     // A bucket after today (another server's clock is ahead) is kept; it counts once its day comes.
     for (const [day, n] of buckets) if (day > oldest) kept.set(day, n);

@@ -24,6 +24,8 @@ export interface Engine {
   readonly rules: Rules;
   /** Days any rule can look back: older buckets can be dropped. */
   readonly keepDays: number;
+  /** Whether the rules define this trait (counts of others are dropped). */
+  hasTrait(id: string): boolean;
   /** Ids of the traits the event matches, each once, in no particular order. */
   traitsFor(event: WireEvent): string[];
   /** Ids of the segments that hold on `today` (a UTC day number) for these counts, in rules order. */
@@ -39,17 +41,20 @@ export function compileRules(rules: Rules): Engine {
   nodes.forEach((node, i) => {
     for (const t of new Set(traitsOf(node))) push(byTrait, t, i);
   });
-  // What each segment answers for a visitor without any of its traits (true only through `not`).
-  const whenEmpty = nodes.map((node) => holds(node, () => 0));
+  // Segments that hold for a visitor without any of their traits (only through `not`): computed
+  // once here, so per call only the segments naming one of the visitor's traits are evaluated.
+  const whenEmpty = nodes.flatMap((node, i) => (holds(node, () => 0) ? [i] : []));
   const keepDays = Math.max(defaultDays, ...nodes.flatMap((n) => windowsOf(n)));
+  const traitIds = new Set(rules.traits.map((t) => t.id));
 
   return {
     rules,
     keepDays,
+    hasTrait: (id) => traitIds.has(id),
     traitsFor: traitIndex,
     segmentsFor(traits, today) {
-      const touched = new Uint8Array(nodes.length);
-      for (const t of traits.keys()) for (const i of byTrait.get(t) ?? []) touched[i] = 1;
+      const touched = new Set<number>();
+      for (const t of traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
       const cache = new Map<string, number>();
       const count = (trait: string, days: number) => {
         const key = `${days}\n${trait}`;
@@ -60,11 +65,10 @@ export function compileRules(rules: Rules): Engine {
         }
         return n;
       };
-      const out: string[] = [];
-      for (let i = 0; i < nodes.length; i++) {
-        if (touched[i] ? holds(nodes[i], count) : whenEmpty[i]) out.push(rules.segments[i].id);
-      }
-      return out;
+      const held: number[] = [];
+      for (const i of touched) if (holds(nodes[i], count)) held.push(i);
+      for (const i of whenEmpty) if (!touched.has(i)) held.push(i);
+      return held.sort((a, b) => a - b).map((i) => rules.segments[i].id);
     },
   };
 }
