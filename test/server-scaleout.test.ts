@@ -95,17 +95,21 @@ describe('a SQLite server restarted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'segtag-sqlite-app-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps its visitors: two page views before the restart, the third after', async () => {
+  it('keeps its visitors and the event ids it counted: two page views before the restart, the third after', async () => {
     const store = `sqlite:${join(dir, 'segtag.db')}`;
     const uid = newUid();
     const before = createApp({ rules: RULES, store, watchRulesMs: 0 });
     await before.ready();
-    await post(before, call(uid, [pageEvent(), pageEvent()]));
+    const counted = pageEvent();
+    await post(before, call(uid, [counted, pageEvent()]));
     await before.close();
 
     const after = createApp({ rules: RULES, store, watchRulesMs: 0 });
     await after.ready();
     try {
+      // A resend of an event counted before the restart is acknowledged, not counted again.
+      const resent = await post(after, call(uid, [counted]));
+      expect(resent.json).toMatchObject({ segments: [], ack: [counted.id] });
       expect((await post(after, call(uid, [pageEvent()]))).json.segments).toEqual(['1003']);
     } finally {
       await after.close();

@@ -5,6 +5,7 @@
  * fast and recovers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +177,30 @@ describe('sqlite: a restart keeps profiles', () => {
     const second = await openSqliteStore(path, { now });
     expect(countOf(await second.get('visitor-1'))).toBe(2);
     await second.close();
+  });
+
+  it('deletes expired profiles from the file in the background', async () => {
+    const path = join(dir, 'purge.db');
+    const store = await openSqliteStore(path, { now, purgeEveryMs: 20 });
+    try {
+      await store.update('short-lived', () => ({ write: { ...bump(undefined), expiresAt: clock.now + 1000 }, result: null }));
+      await increment(store, 'long-lived');
+      const rows = () => {
+        const db = new Database(path, { readonly: true });
+        try {
+          return (db.prepare('SELECT uid FROM profiles ORDER BY uid').all() as { uid: string }[]).map((r) => r.uid);
+        } finally {
+          db.close();
+        }
+      };
+      expect(rows()).toEqual(['long-lived', 'short-lived']);
+      clock.now += 1000;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(rows()).toEqual(['long-lived']);
+    } finally {
+      clock.now = T0;
+      await store.close();
+    }
   });
 
   it('creates missing directories; reports a path it cannot open', async () => {

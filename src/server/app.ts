@@ -85,6 +85,9 @@ export function createApp(options: AppOptions): App {
     schemaErrorFormatter: formatSchemaErrors,
   });
 
+  // A slow client must send its headers within this (the whole request within requestTimeout).
+  fastify.server.headersTimeout = 10_000;
+
   const setRuleGauges = () => {
     metrics.rulesSegments.set(rules.engine.rules.segments.length);
     metrics.rulesTraits.set(rules.engine.rules.traits.length);
