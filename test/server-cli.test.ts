@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main, parseCliArgs, UsageError } from '../src/server/cli';
+import { main, parseCliArgs, USAGE, UsageError } from '../src/server/cli';
 import { repoRoot } from '../src/server/repo-root';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -14,31 +16,36 @@ describe('repoRoot', () => {
 });
 
 describe('parseCliArgs', () => {
-  it('defaults', () => {
-    expect(parseCliArgs([], '/repo')).toEqual({
+  it('defaults: the example rules, the embedded SQLite store under the working directory', () => {
+    expect(parseCliArgs([], '/repo', '/work')).toEqual({
       port: 8080,
       host: '127.0.0.1',
       rules: '/repo/examples/segments.json',
+      store: { kind: 'sqlite', path: '/work/.data/segtag.db' },
       corsOrigin: '*',
-      quiet: false,
+      logLevel: 'info',
       help: false,
     });
   });
 
   it('options', () => {
     const parsed = parseCliArgs(
-      ['--port', '0', '--host', '0.0.0.0', '--rules', 'r.json', '--cors-origin', 'https://a.example', '--cors-origin=https://b.example', '--quiet'],
+      ['--port', '0', '--host', '0.0.0.0', '--rules', 'r.json', '--store', 'redis://127.0.0.1:6379/2', '--cors-origin', 'https://a.example', '--cors-origin=https://b.example', '--quiet'],
       '/repo',
+      '/work',
     );
     expect(parsed).toEqual({
       port: 0,
       host: '0.0.0.0',
-      rules: resolve('r.json'), // relative to the working directory, like any CLI path
+      rules: '/work/r.json', // relative to the working directory, like any CLI path
+      store: { kind: 'redis', url: 'redis://127.0.0.1:6379/2' },
       corsOrigin: ['https://a.example', 'https://b.example'],
-      quiet: true,
+      logLevel: 'warn',
       help: false,
     });
-    expect(parseCliArgs(['-h']).help).toBe(true);
+    expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'], '/repo')).toMatchObject({ store: { kind: 'memory' }, logLevel: 'debug' });
+    expect(parseCliArgs(['--store', 'sqlite:/var/lib/segtag.db'], '/repo').store).toEqual({ kind: 'sqlite', path: '/var/lib/segtag.db' });
+    expect(parseCliArgs(['-h'], '/repo').help).toBe(true);
   });
 
   it.each([
@@ -46,28 +53,41 @@ describe('parseCliArgs', () => {
     [['--port', '65536'], '--port: not a port number: 65536'],
     [['--port=-1'], '--port: not a port number: -1'],
     [['--port'], "Option '--port <value>' argument missing"],
+    [['--store', 'mysql://x'], '--store: expected memory, sqlite:PATH or redis://HOST:PORT'],
+    [['--store', 'sqlite:'], '--store sqlite:PATH needs a file path'],
+    [['--log-level', 'loud'], '--log-level: expected one of fatal, error, warn, info, debug, trace, silent, got loud'],
     [['--verbose'], "Unknown option '--verbose'"],
     [['serve'], "Unexpected argument 'serve'"],
   ])('%j is a usage error', (argv, message) => {
-    expect(() => parseCliArgs(argv)).toThrow(UsageError);
-    expect(() => parseCliArgs(argv)).toThrow(message);
+    expect(() => parseCliArgs(argv, '/repo')).toThrow(UsageError);
+    expect(() => parseCliArgs(argv, '/repo')).toThrow(message);
+  });
+
+  it('--help explains every option', () => {
+    for (const option of ['--rules', '--store', 'memory', 'sqlite:PATH', 'redis://', '--port', '--host', '--cors-origin', '--log-level', '--quiet', 'SIGTERM']) {
+      expect(USAGE).toContain(option);
+    }
   });
 });
 
 describe('main', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'segtag-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(() => {
     vi.restoreAllMocks();
     process.exitCode = undefined;
   });
 
-  it('starts, prints where, serves, and shuts down on SIGTERM', async () => {
+  it('starts, prints where and what, serves, and shuts down on SIGTERM', async () => {
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
-    const app = (await main(['--port', '0', '--quiet', '--rules', join(ROOT, 'examples/segments.json')]))!;
+    const db = join(dir, 'nested/dir/segtag.db');
+    const app = (await main(['--port', '0', '--log-level', 'silent', '--store', `sqlite:${db}`, '--rules', join(ROOT, 'examples/segments.json')]))!;
     expect(app).toBeDefined();
     const printed = out.mock.calls.map((c) => String(c[0]));
     const url = printed[0].match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/)![1];
     expect(printed[1]).toBe(`demo: ${url}/`);
-    expect(printed[2]).toMatch(/^rules: .*segments\.json: 3 traits, 4 segments, ttl 30 days$/);
+    expect(printed[2]).toMatch(/^rules: .*segments\.json: 3 traits, 5 segments, ttl 30 days$/);
+    expect(printed[3]).toBe(`store: sqlite:${db}`);
     expect((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
 
     const closed = new Promise((r) => app.server.once('close', r));
@@ -76,10 +96,11 @@ describe('main', () => {
     await closed;
     expect(app.server.listening).toBe(false);
     expect(process.listenerCount('SIGTERM')).toBe(0);
+    expect(process.listenerCount('SIGHUP')).toBe(0);
     expect(out.mock.calls.filter((c) => c[0] == 'SIGTERM: shutting down')).toHaveLength(1);
   });
 
-  it('--help prints usage; bad arguments and bad rules set an exit code', async () => {
+  it('--help prints usage; bad arguments, bad rules and an unreachable store set an exit code', async () => {
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await main(['--help'])).toBeUndefined();
@@ -89,8 +110,13 @@ describe('main', () => {
     expect(await main(['--port', 'x'])).toBeUndefined();
     expect(process.exitCode).toBe(2);
 
-    expect(await main(['--port', '0', '--rules', '/nonexistent.json'])).toBeUndefined();
+    expect(await main(['--port', '0', '--store', 'memory', '--rules', '/nonexistent.json'])).toBeUndefined();
     expect(process.exitCode).toBe(1);
     expect(err.mock.calls.at(-1)![0]).toContain('cannot read the file');
+
+    process.exitCode = undefined;
+    expect(await main(['--port', '0', '--log-level', 'silent', '--store', 'redis://127.0.0.1:1'])).toBeUndefined();
+    expect(process.exitCode).toBe(1);
+    expect(err.mock.calls.at(-1)![0]).toContain('cannot connect to Redis');
   });
 });

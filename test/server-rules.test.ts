@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import type { WireEvent } from '../src/protocol/types';
-import { countTraits, emptyCounts, matchesWhere, ruleHolds, segmentsFor } from '../src/server/evaluate';
-import { loadRules, parseRules, RulesError, type Rule, type Where } from '../src/server/rules';
+import { compileRules } from '../src/server/rules/compile';
+import { matchesWhere } from '../src/server/rules/match';
+import { loadRules, parseRules, RulesError } from '../src/server/rules/parse';
+import type { Where } from '../src/server/rules/types';
+import { applyEvents } from '../src/server/profiles/apply';
+import type { Profile } from '../src/server/profiles/profile';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/segments.json', import.meta.url));
 
@@ -33,20 +37,24 @@ describe('the example rules file', () => {
   it('loads and validates', () => {
     const rules = loadRules(EXAMPLE);
     expect(rules.ttlDays).toBe(30);
+    expect(rules.dcs).toEqual({ cookieName: 'aam', key: 'seg' });
     expect(rules.traits.map((t) => t.id)).toEqual(['sports-reader', 'f1-video', 'page-view']);
-    expect(rules.segments.map((s) => s.id)).toEqual(['1001', '1002', '1003', '1004']);
+    expect(rules.segments.map((s) => s.id)).toEqual(['1001', '1002', '1003', '1004', '1005']);
   });
 
   it('answers the documented segments, in file order', () => {
-    const rules = loadRules(EXAMPLE);
-    let counts = countTraits(rules, emptyCounts(), [page({ c_section: 'sports' })]);
-    expect(segmentsFor(rules, counts)).toEqual(['1001', '1004']);
-    counts = countTraits(rules, counts, [track('video_start', { c_genre: 'f1-highlights' }), page(), page()]);
-    expect(segmentsFor(rules, counts)).toEqual(['1001', '1002', '1003', '1004']);
-    expect(segmentsFor(rules, countTraits(rules, emptyCounts(), [track('video_start', { c_genre: 'f1' })]))).toEqual([
-      '1002',
-      '1004',
-    ]);
+    const engine = compileRules(loadRules(EXAMPLE));
+    const now = Date.UTC(2030, 0, 1);
+    let profile: Profile | undefined;
+    const call = (...events: WireEvent[]) => {
+      const applied = applyEvents(engine, profile, events, now);
+      profile = applied.profile;
+      return applied.segments;
+    };
+    expect(call(page({ c_section: 'sports' }))).toEqual(['1001', '1004']);
+    expect(call(track('video_start', { c_genre: 'f1-highlights' }), page(), page())).toEqual(['1001', '1002', '1003', '1004']);
+    profile = undefined;
+    expect(call(track('video_start', { c_genre: 'f1' }))).toEqual(['1002', '1004']);
   });
 });
 
@@ -133,56 +141,6 @@ describe('trait conditions', () => {
   });
 });
 
-describe('segment rules', () => {
-  const counts = Object.assign(emptyCounts(), { a: 1, b: 3 });
-  const holds = (rule: Rule) => ruleHolds(rule, counts);
-
-  it('trait with atLeast (default 1)', () => {
-    expect(holds({ trait: 'a', atLeast: 1 })).toBe(true);
-    expect(holds({ trait: 'a', atLeast: 2 })).toBe(false);
-    expect(holds({ trait: 'b', atLeast: 3 })).toBe(true);
-    expect(holds({ trait: 'c', atLeast: 1 })).toBe(false);
-    const parsed = parseRules(fileWith([trait({ type: 'page' }, 'a')], [{ id: 's', rule: { trait: 'a' } }]));
-    expect(parsed.segments[0].rule).toEqual({ trait: 'a', atLeast: 1 });
-  });
-
-  it('and, or, not, nested', () => {
-    const a = { trait: 'a', atLeast: 1 };
-    const c = { trait: 'c', atLeast: 1 };
-    expect(holds({ and: [a, { trait: 'b', atLeast: 2 }] })).toBe(true);
-    expect(holds({ and: [a, c] })).toBe(false);
-    expect(holds({ or: [c, a] })).toBe(true);
-    expect(holds({ or: [c, { trait: 'b', atLeast: 4 }] })).toBe(false);
-    expect(holds({ not: c })).toBe(true);
-    expect(holds({ not: a })).toBe(false);
-    expect(holds({ and: [{ or: [c, a] }, { not: { and: [a, c] } }] })).toBe(true);
-  });
-
-  it('counts each matching event and leaves the input counts alone', () => {
-    const rules = parseRules(fileWith([trait({ type: 'page' }, 'pv')]));
-    const before = emptyCounts();
-    const after = countTraits(rules, before, [page(), page(), track('x')]);
-    expect(after.pv).toBe(2);
-    expect(before.pv).toBeUndefined();
-  });
-
-  it('trait ids that name Object.prototype members are plain data', () => {
-    const rules = parseRules(
-      fileWith(
-        [trait({ type: 'page' }, 'constructor'), trait({ type: 'track' }, '__proto__')],
-        [
-          { id: 's1', rule: { trait: 'constructor', atLeast: 2 } },
-          { id: 's2', rule: { trait: '__proto__' } },
-        ],
-      ),
-    );
-    expect(segmentsFor(rules, emptyCounts())).toEqual([]);
-    const counts = countTraits(rules, emptyCounts(), [page(), page(), track('x')]);
-    expect([counts.constructor, counts['__proto__']]).toEqual([2, 1]);
-    expect(segmentsFor(rules, counts)).toEqual(['s1', 's2']);
-  });
-});
-
 describe('rules validation names the trait or segment and the problem', () => {
   const pv = trait({ type: 'page' }, 'pv');
 
@@ -195,8 +153,12 @@ describe('rules validation names the trait or segment and the problem', () => {
     ['an unknown trait deep inside', { id: 'x', rule: { or: [{ trait: 'pv' }, { not: { trait: 'nope' } }] } }, 'segment "x": rule.or[1].not: unknown trait "nope"'],
     ['a bad id', { id: '10 03', rule: { trait: 'pv' } }, 'segments[0]: id "10 03" must be a string matching'],
     ['a missing id', { rule: { trait: 'pv' } }, 'segments[0]: id undefined must be a string matching'],
-    ['atLeast 0', { id: 's', rule: { trait: 'pv', atLeast: 0 } }, 'segment "s": rule.atLeast: must be a whole number >= 1, got 0'],
-    ['atLeast 1.5', { id: 's', rule: { trait: 'pv', atLeast: 1.5 } }, 'segment "s": rule.atLeast: must be a whole number >= 1'],
+    ['atLeast 0', { id: 's', rule: { trait: 'pv', atLeast: 0 } }, 'segment "s": rule.atLeast: must be a whole number in [1, 1000000], got 0'],
+    ['atLeast 1.5', { id: 's', rule: { trait: 'pv', atLeast: 1.5 } }, 'segment "s": rule.atLeast: must be a whole number in [1, 1000000]'],
+    ['withinDays 0', { id: 's', rule: { trait: 'pv', withinDays: 0 } }, 'segment "s": rule.withinDays: must be a whole number of days in [1, 400], got 0'],
+    ['withinDays 401', { id: 's', rule: { trait: 'pv', withinDays: 401 } }, 'segment "s": rule.withinDays: must be a whole number of days in [1, 400], got 401'],
+    ['withinDays "7"', { id: 's', rule: { trait: 'pv', withinDays: '7' } }, 'segment "s": rule.withinDays: must be a whole number of days'],
+    ['withinDays deep inside', { id: 's', rule: { and: [{ trait: 'pv' }, { not: { trait: 'pv', withinDays: 2.5 } }] } }, 'segment "s": rule.and[1].not.withinDays: must be a whole number'],
     ['an empty and', { id: 's', rule: { and: [] } }, 'segment "s": rule.and: must be a non-empty array'],
     ['two forms at once', { id: 's', rule: { trait: 'pv', or: [] } }, 'segment "s": rule: needs exactly one of trait, and, or, not'],
     ['no form', { id: 's', rule: { any: [] } }, 'segment "s": rule: needs exactly one of trait, and, or, not'],
@@ -280,6 +242,20 @@ describe('rules validation names the trait or segment and the problem', () => {
       ttlDays: 30,
       traits: [{ id: 'pv', name: 'Page views', where: { type: 'page' } }],
       segments: [{ id: '1', name: 'One', rule: { trait: 'pv', atLeast: 1 } }],
+      dcs: { cookieName: 'aam', key: 'seg' },
     });
+  });
+
+  it('the dcs block: cookie name, key, domain and region for /event answers', () => {
+    const ok = parseRules({ ...fileWith([]), dcs: { cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 } });
+    expect(ok.dcs).toEqual({ cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 });
+    expect(problemsOf({ ...fileWith([]), dcs: { cookieName: 'a b', key: '1x', domain: 'exa mple', region: -1, extra: 1 } })).toEqual([
+      'dcs: unknown key "extra"',
+      'dcs.cookieName: must match /^[A-Za-z0-9_.-]{1,64}$/, got "a b"',
+      'dcs.key: must match /^[A-Za-z_][A-Za-z0-9_]{0,19}$/, got "1x"',
+      'dcs.domain: must be a domain name, got "exa mple"',
+      'dcs.region: must be a whole number >= 0, got -1',
+    ]);
+    expect(problemsOf({ ...fileWith([]), dcs: 'aam' })).toEqual(['dcs: must be an object']);
   });
 });

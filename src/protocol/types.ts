@@ -67,6 +67,8 @@ export interface CallResponse {
   ttl?: number;
   /** Transaction id, for support and log correlation. */
   tid?: string;
+  /** Ids of the request's events the server processed, including ones it had seen before. */
+  ack?: string[];
   pixels?: PixelDestination[];
   cookies?: CookieDestination[];
 }

@@ -1,25 +1,39 @@
 /**
- * The decisioning server: routes, CORS, request logging, lifecycle.
- *   POST /v1/rtc   real-time call (OPTIONS answers the CORS preflight)
- *   GET  /healthz  liveness
- *   GET  /         the demo publisher page; the SDK files it loads (see static.ts)
+ * The decisioning server (fastify):
+ *   POST /v1/rtc     wire protocol v1 (docs/protocol.md)
+ *   GET|POST /event  Audience Manager's DCS format (http/event.ts)
+ *   GET /metrics     Prometheus metrics;  GET /healthz  liveness and store health
+ *   GET /            the demo publisher page, and the SDK files it loads (http/static.ts)
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createRtcHandler } from './handle-rtc';
-import { sendJson, sendText } from './http-io';
-import { MemoryProfileStore, type ProfileStore } from './profile-store';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createDecider } from './decide';
+import { errorHandling, formatSchemaErrors } from './http/errors';
+import { loggerOptions, type LoggerOptions } from './http/logging';
+import { eventRoutes } from './http/event';
+import { createMetrics, metricsRoutes } from './http/metrics';
+import { rtcRoutes } from './http/rtc';
+import { staticRoutes } from './http/static';
 import { repoRoot } from './repo-root';
-import { loadRules, parseRules, type Rules } from './rules';
-import { SeenEvents } from './seen-events';
-import { serveFile, staticFiles } from './static';
+import { createRulesSource, type ReloadResult } from './rules/source';
+import type { Rules } from './rules/types';
+import { openStore, parseStoreSpec } from './stores/open';
+import { StoreUnavailableError, type ProfileStore } from './stores/types';
 
-export const RTC_PATH = '/v1/rtc';
+export { RTC_PATH } from './http/rtc';
+export type { LoggerOptions } from './http/logging';
 
 export interface AppOptions {
-  /** A rules file path, or the parsed JSON of one. Validated once, here: a bad file throws RulesError. */
+  /** A rules file path (watched for changes), or the parsed JSON of one. A bad file throws RulesError here. */
   rules: string | object;
+  /**
+   * A store the caller opened (and closes), or a spec the app opens when it starts and closes
+   * with `close()`: `memory` (default), `sqlite:PATH`, `redis://HOST:PORT`.
+   */
+  store?: ProfileStore | string;
   /** Allowed origin(s) for calls; `'*'` (default) allows any page, as the SDK sends no credentials. */
   corsOrigin?: string | string[];
   /** Where demo.html and node_modules are found. Default: the repository root. */
@@ -28,112 +42,136 @@ export interface AppOptions {
   distDir?: string;
   /** Serve the demo page at `/`. Default true. */
   demo?: boolean;
-  /** Receives one line per request (method, path without query, status, time). Default (or false): silent. */
-  logger?: ((line: string) => void) | false;
-  store?: ProfileStore;
-  /** How many recent event ids to remember for de-duplication. */
-  seenEventIds?: number;
+  /** JSON logs (pino): false or absent for none, true for info to stdout, or options. */
+  logger?: boolean | LoggerOptions;
+  /** How often to check the rules file for changes (ms); 0 never. Default 1000. */
+  watchRulesMs?: number;
+  /** The clock (tests move it). Default Date.now. */
+  now?: () => number;
 }
 
 export interface App {
+  fastify: FastifyInstance;
   server: http.Server;
-  rules: Rules;
+  /** The rules in force (they change when the file does). */
+  readonly rules: Rules;
+  /** The profile store, once the app has started. */
+  readonly store: ProfileStore | undefined;
+  /** Reads the rules file again now (as a change would); a bad file keeps the rules in force. */
+  reloadRules(): ReloadResult;
+  /** Opens the store and loads the routes; `listen` does it too. */
+  ready(): Promise<void>;
   /** Port 0 picks a free port; resolves with the base URL, e.g. `http://127.0.0.1:8080`. */
   listen(port?: number, host?: string): Promise<{ url: string }>;
-  /** Stops accepting connections; open ones get a short grace period. */
+  /** Stops accepting calls, lets open ones finish (idle connections close at once), closes an owned store. */
   close(): Promise<void>;
 }
 
 export function createApp(options: AppOptions): App {
-  const rules = typeof options.rules == 'string' ? loadRules(options.rules) : parseRules(options.rules);
+  const now = options.now ?? Date.now;
+  const rules = createRulesSource(options.rules);
   const rootDir = resolve(options.rootDir ?? repoRoot());
-  const files = staticFiles({
-    rootDir,
-    distDir: resolve(options.distDir ?? join(rootDir, 'dist')),
-    demo: options.demo ?? true,
-  });
-  const handleRtc = createRtcHandler({
-    rules,
-    store: options.store ?? new MemoryProfileStore(),
-    seen: new SeenEvents(options.seenEventIds),
-  });
-  const cors = corsHeaders(options.corsOrigin ?? '*');
-  const log = options.logger || undefined;
+  const metrics = createMetrics();
+  const ownsStore = typeof options.store != 'object';
+  const storeSpec = ownsStore ? parseStoreSpec((options.store as string | undefined) ?? 'memory') : undefined;
+  let store = ownsStore ? undefined : (options.store as ProfileStore);
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
-    const method = req.method ?? 'GET';
-    if (path == RTC_PATH) {
-      const headers = cors(req.headers.origin);
-      if (method == 'OPTIONS') {
-        res.writeHead(204, {
-          ...headers,
-          'access-control-allow-methods': 'POST',
-          'access-control-allow-headers': 'content-type',
-          'access-control-max-age': '86400',
-        });
-        return res.end();
-      }
-      if (method == 'POST') return handleRtc(req, res, headers);
-      return sendJson(res, 405, { error: 'use POST' }, { headers: { ...headers, allow: 'POST, OPTIONS' } });
-    }
-    const file = files.get(path);
-    if (!file && path != '/healthz') return sendText(res, 404, 'not found\n');
-    // Node itself leaves the body out of HEAD answers.
-    if (method != 'GET' && method != 'HEAD') return sendText(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
-    return file ? serveFile(res, file) : sendJson(res, 200, { ok: true });
-  }
+  const fastify = Fastify({
+    ...loggerOptions(options.logger),
+    bodyLimit: 64 * 1024,
+    requestTimeout: 30_000,
+    // Strict validation: no type coercion, no silently dropped fields, no defaults filled in.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allowUnionTypes: true } },
+    schemaErrorFormatter: formatSchemaErrors,
+  });
 
-  const server = http.createServer(async (req, res) => {
-    const started = performance.now();
-    // Matched as sent, before any decoding: `/..%2f` and friends can only miss.
-    const path = (req.url ?? '/').split('?')[0];
-    if (log) {
-      res.once('close', () => {
-        const ms = (performance.now() - started).toFixed(1);
-        log(`${req.method} ${path.slice(0, 200)} ${res.statusCode} ${ms}ms`);
-      });
+  // A slow client must send its headers within this (the whole request within requestTimeout).
+  fastify.server.headersTimeout = 10_000;
+
+  const setRuleGauges = () => {
+    metrics.rulesSegments.set(rules.engine.rules.segments.length);
+    metrics.rulesTraits.set(rules.engine.rules.traits.length);
+  };
+  setRuleGauges();
+
+  const onReload = (result: ReloadResult) => {
+    metrics.rulesReloads.inc({ result: result.ok ? 'ok' : 'error' });
+    if (result.ok) {
+      setRuleGauges();
+      const { traits, segments } = rules.engine.rules;
+      fastify.log.info({ file: rules.path }, `rules reloaded: ${traits.length} traits, ${segments.length} segments`);
+    } else {
+      fastify.log.error({ file: rules.path, problems: result.problems }, 'rules file rejected; the rules loaded before stay in force');
     }
+    return result;
+  };
+
+  fastify.addHook('onReady', async () => {
+    store ??= await openStore(storeSpec!, { now });
+    const watchMs = options.watchRulesMs ?? 1000;
+    if (watchMs > 0) rules.watch(watchMs, onReload);
+  });
+  fastify.addHook('onClose', async () => {
+    rules.stop();
+    if (ownsStore) await store?.close();
+  });
+
+  errorHandling(fastify, metrics);
+  metricsRoutes(fastify, metrics);
+  void fastify.register(cors, {
+    origin: options.corsOrigin ?? '*',
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type'],
+    maxAge: 86400,
+  });
+
+  const decide = createDecider({ rules, store: () => store!, metrics, now });
+  void fastify.register(rtcRoutes(decide));
+  void fastify.register(eventRoutes(decide));
+  void fastify.register(
+    staticRoutes({ rootDir, distDir: resolve(options.distDir ?? join(rootDir, 'dist')), demo: options.demo ?? true }),
+  );
+
+  fastify.get('/healthz', async (_request, reply) => {
     try {
-      await route(req, res, path);
-    } catch (e) {
-      log?.(`error: ${(e as Error)?.stack ?? e}`);
-      if (res.headersSent) res.destroy();
-      else sendJson(res, 500, { error: 'internal error' });
+      await Promise.race([
+        store!.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new StoreUnavailableError('ping timed out')), 1000).unref()),
+      ]);
+      return { ok: true };
+    } catch {
+      return reply.code(503).send({ ok: false, error: 'profile store unavailable' });
     }
   });
-  // Bounds on slow clients: a whole request must arrive within these.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
 
   return {
-    server,
-    rules,
-    listen(port = 8080, host = '127.0.0.1') {
-      return new Promise((resolveListen, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const { address, port: actual } = server.address() as AddressInfo;
-          const shown = address.includes(':') ? `[${address}]` : address;
-          resolveListen({ url: `http://${shown}:${actual}` });
-        });
-      });
+    fastify,
+    server: fastify.server,
+    get rules() {
+      return rules.engine.rules;
     },
-    close() {
-      return new Promise((resolveClose) => {
-        if (!server.listening) return resolveClose();
-        server.close(() => resolveClose());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
+    get store() {
+      return store;
+    },
+    async ready() {
+      await fastify.ready();
+    },
+    reloadRules: () => onReload(rules.reload()),
+    async listen(port = 8080, host = '127.0.0.1') {
+      await fastify.listen({ port, host });
+      const { address, port: actual } = fastify.server.address() as AddressInfo;
+      const shown = address.includes(':') ? `[${address}]` : address;
+      return { url: `http://${shown}:${actual}` };
+    },
+    async close() {
+      // Open requests get a grace period; then remaining connections are cut.
+      const cut = setTimeout(() => fastify.server.closeAllConnections(), 2000);
+      cut.unref();
+      try {
+        await fastify.close();
+      } finally {
+        clearTimeout(cut);
+      }
     },
   };
-}
-
-/** CORS response headers for a request's Origin. With an allowlist, echo the origin when listed. */
-function corsHeaders(allowed: string | string[]) {
-  if (allowed === '*') return () => ({ 'access-control-allow-origin': '*' });
-  const list = typeof allowed == 'string' ? [allowed] : allowed;
-  return (origin: string | undefined): Record<string, string> =>
-    origin && list.includes(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
 }

@@ -1,62 +1,32 @@
 /**
- * The rules file: traits (which events count) and segments (boolean rules over trait counts).
- * Modelled on Audience Manager's rule-based traits and segments, so it can grow into that model
- * (recency, more condition kinds) without changing what existing files mean.
- *
- * Validation runs once at load and reports every problem, each naming the trait or segment.
- * The result is a fresh copy of known fields only: nothing from the file is evaluated as code.
+ * Parses and validates a rules file (format: docs/rules.md). Validation reports every problem,
+ * each naming the trait or segment. The result is a fresh copy of known fields only: nothing from
+ * the file is evaluated as code.
  */
 import { readFileSync } from 'node:fs';
-import type { EventType } from '../protocol/types';
-import { SEGMENT_ID } from '../protocol/patterns';
+import { SEGMENT_ID } from '../../protocol/patterns';
+import {
+  DEFAULT_TTL_DAYS,
+  MAX_DAYS,
+  OPS,
+  type DcsConfig,
+  type Op,
+  type Rule,
+  type Rules,
+  type Scalar,
+  type Segment,
+  type Trait,
+  type Where,
+} from './types';
 
-export const OPS = ['equals', 'in', 'contains', 'prefix', 'gt', 'gte', 'lt', 'lte', 'exists'] as const;
-export type Op = (typeof OPS)[number];
-
-export type Scalar = string | number | boolean;
-
-/** Conditions on one event; every one given must hold. */
-export interface Where {
-  type?: EventType;
-  /** Track event name (implies `type: 'track'`). */
-  event?: string;
-  /** The event URL's path starts with this. */
-  pathPrefix?: string;
-  signal?: string;
-  op?: Op;
-  value?: Scalar | Scalar[];
-}
-
-export interface Trait {
-  id: string;
-  name?: string;
-  where: Where;
-}
-
-export type Rule =
-  | { trait: string; atLeast: number }
-  | { and: Rule[] }
-  | { or: Rule[] }
-  | { not: Rule };
-
-export interface Segment {
-  id: string;
-  name?: string;
-  rule: Rule;
-}
-
-export interface Rules {
-  ttlDays: number;
-  traits: Trait[];
-  segments: Segment[];
-}
-
-export const DEFAULT_TTL_DAYS = 30;
-/** The SDK ignores a ttl above 400 days (Chrome's cap on cookie lifetime). */
-const MAX_TTL_DAYS = 400;
 /** Keeps evaluation recursion shallow whatever the file says. */
 const MAX_RULE_DEPTH = 16;
 const MAX_STRING = 1024;
+const MAX_AT_LEAST = 1_000_000;
+/** A cookie name token (RFC 6265) that the SDK and Audience Manager-style tags accept. */
+const COOKIE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const TARGETING_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,19}$/;
+const DOMAIN = /^\.?[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/;
 
 export class RulesError extends Error {
   constructor(readonly problems: string[], source?: string) {
@@ -80,13 +50,13 @@ function unknownKeys(o: Obj, allowed: readonly string[], at: string, problems: s
 export function parseRules(input: unknown, source?: string): Rules {
   const problems: string[] = [];
   if (!isObject(input)) throw new RulesError(['the file must be a JSON object'], source);
-  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'description'], 'file', problems);
+  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'dcs', 'description'], 'file', problems);
 
   let ttlDays = DEFAULT_TTL_DAYS;
   if (input.ttlDays !== undefined) {
     const t = input.ttlDays;
-    if (typeof t == 'number' && t > 0 && t <= MAX_TTL_DAYS) ttlDays = t;
-    else problems.push(`ttlDays: must be a number of days in (0, ${MAX_TTL_DAYS}], got ${show(t)}`);
+    if (typeof t == 'number' && t > 0 && t <= MAX_DAYS) ttlDays = t;
+    else problems.push(`ttlDays: must be a number of days in (0, ${MAX_DAYS}], got ${show(t)}`);
   }
 
   const traits = parseList(input.traits, 'traits', 'trait', parseTrait, problems);
@@ -98,9 +68,35 @@ export function parseRules(input: unknown, source?: string): Rules {
     (o, at, p) => parseSegment(o, at, traitIds, p),
     problems,
   );
+  const dcs = parseDcs(input.dcs, problems);
 
   if (problems.length) throw new RulesError(problems, source);
-  return { ttlDays, traits, segments };
+  return { ttlDays, traits, segments, dcs };
+}
+
+function parseDcs(d: unknown, problems: string[]): DcsConfig {
+  const out: DcsConfig = { cookieName: 'aam', key: 'seg' };
+  if (d === undefined) return out;
+  if (!isObject(d)) return problems.push('dcs: must be an object'), out;
+  unknownKeys(d, ['cookieName', 'key', 'domain', 'region'], 'dcs', problems);
+  const { cookieName, key, domain, region } = d;
+  if (cookieName !== undefined) {
+    if (typeof cookieName == 'string' && COOKIE_NAME.test(cookieName)) out.cookieName = cookieName;
+    else problems.push(`dcs.cookieName: must match ${COOKIE_NAME}, got ${show(cookieName)}`);
+  }
+  if (key !== undefined) {
+    if (typeof key == 'string' && TARGETING_KEY.test(key)) out.key = key;
+    else problems.push(`dcs.key: must match ${TARGETING_KEY}, got ${show(key)}`);
+  }
+  if (domain !== undefined) {
+    if (typeof domain == 'string' && domain.length <= 253 && DOMAIN.test(domain)) out.domain = domain;
+    else problems.push(`dcs.domain: must be a domain name, got ${show(domain)}`);
+  }
+  if (region !== undefined) {
+    if (Number.isSafeInteger(region) && (region as number) >= 0) out.region = region as number;
+    else problems.push(`dcs.region: must be a whole number >= 0, got ${show(region)}`);
+  }
+  return out;
 }
 
 /** Reads and validates a rules file (synchronously: it happens once, at startup). */
@@ -237,15 +233,19 @@ function parseRule(r: unknown, at: string, traitIds: Set<string>, problems: stri
   const form = forms[0];
 
   if (form == 'trait') {
-    unknownKeys(r, ['trait', 'atLeast'], at, problems);
-    const { trait, atLeast = 1 } = r;
+    unknownKeys(r, ['trait', 'atLeast', 'withinDays'], at, problems);
+    const { trait, atLeast = 1, withinDays } = r;
     if (typeof trait != 'string' || !traitIds.has(trait)) {
       return void problems.push(`${at}: unknown trait ${show(trait)}`);
     }
-    if (!Number.isSafeInteger(atLeast) || (atLeast as number) < 1) {
-      return void problems.push(`${at}.atLeast: must be a whole number >= 1, got ${show(atLeast)}`);
+    if (!Number.isSafeInteger(atLeast) || (atLeast as number) < 1 || (atLeast as number) > MAX_AT_LEAST) {
+      return void problems.push(`${at}.atLeast: must be a whole number in [1, ${MAX_AT_LEAST}], got ${show(atLeast)}`);
     }
-    return { trait, atLeast: atLeast as number };
+    if (withinDays === undefined) return { trait, atLeast: atLeast as number };
+    if (!Number.isSafeInteger(withinDays) || (withinDays as number) < 1 || (withinDays as number) > MAX_DAYS) {
+      return void problems.push(`${at}.withinDays: must be a whole number of days in [1, ${MAX_DAYS}], got ${show(withinDays)}`);
+    }
+    return { trait, atLeast: atLeast as number, withinDays: withinDays as number };
   }
   unknownKeys(r, [form], at, problems);
   if (form == 'not') {

@@ -1,0 +1,87 @@
+/** The command line of `segtag-server`: options, defaults and the help text. */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseStoreSpec, type StoreSpec } from '../stores/open';
+
+export const USAGE = `usage: segtag-server [options]     (in the repository: npm start -- [options])
+
+Runs the segtag decisioning server: POST /v1/rtc (segtag SDK), GET|POST /event (Audience
+Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at /.
+
+  --rules PATH          rules file: traits and segments (docs/rules.md). Reloaded when it
+                        changes (or on SIGHUP); a bad new file keeps the old rules.
+                        Default: examples/segments.json in the package.
+  --store SPEC          where visitor profiles live:
+                          memory                 in this process only, lost on exit
+                          sqlite:PATH            a SQLite file, kept across restarts (default
+                                                 sqlite:.data/segtag.db, relative to the
+                                                 working directory)
+                          redis://HOST:PORT[/DB] a Redis server that several server processes
+                                                 share (rediss:// for TLS; user:password@ ok)
+  --port N              port to listen on (default 8080; 0 picks a free one, printed at start)
+  --host HOST           interface to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --cors-origin ORIGIN  page origin allowed to call, e.g. https://www.example.com; repeat for
+                        several (default *: any page, as the SDK sends no credentials)
+  --log-level LEVEL     JSON logs on stdout: fatal, error, warn, info (default), debug, silent
+  --quiet               the same as --log-level warn (no line per request)
+  --help                show this help
+
+Stops cleanly on SIGTERM or SIGINT. Environment: SEGTAG_ROOT overrides the package root (where
+dist/, examples/ and node_modules/ are found).`;
+
+export const DEFAULT_STORE = 'sqlite:.data/segtag.db';
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface CliOptions {
+  port: number;
+  host: string;
+  rules: string;
+  store: StoreSpec;
+  corsOrigin: string | string[];
+  logLevel: string;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()): CliOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        rules: { type: 'string' },
+        store: { type: 'string' },
+        'cors-origin': { type: 'string', multiple: true },
+        'log-level': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const port = values.port ?? '8080';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError(`--port: not a port number: ${port}`);
+  let store: StoreSpec;
+  try {
+    store = parseStoreSpec(values.store ?? DEFAULT_STORE, cwd);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const logLevel = values['log-level'] ?? (values.quiet ? 'warn' : 'info');
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${logLevel}`);
+  const origins = values['cors-origin'] ?? ['*'];
+  return {
+    port: Number(port),
+    host: values.host ?? '127.0.0.1',
+    rules: values.rules ? resolve(cwd, values.rules) : resolve(root, 'examples/segments.json'),
+    store,
+    corsOrigin: origins.includes('*') ? '*' : origins,
+    logLevel,
+    help: values.help ?? false,
+  };
+}

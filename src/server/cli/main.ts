@@ -1,0 +1,98 @@
+/**
+ * `segtag-server`: parses the command line, starts the server, prints where it listens and what
+ * it loaded, and stops cleanly on SIGTERM/SIGINT (SIGHUP reloads the rules file).
+ */
+import { isAbsolute, relative } from 'node:path';
+import { createApp, type App } from '../app';
+import { repoRoot } from '../repo-root';
+import { describeStore } from '../stores/open';
+import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args';
+
+/** Resolves with the running app, or undefined after --help or an error (process.exitCode is set). */
+export async function main(argv = process.argv.slice(2)): Promise<App | undefined> {
+  let options: CliOptions;
+  try {
+    options = parseCliArgs(argv, repoRoot());
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`segtag-server: ${e.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+
+  let app: App | undefined;
+  let url: string;
+  try {
+    app = createApp({
+      rules: options.rules,
+      store: specText(options),
+      rootDir: repoRoot(),
+      corsOrigin: options.corsOrigin,
+      logger: { level: options.logLevel },
+    });
+    ({ url } = await app.listen(options.port, options.host));
+  } catch (e) {
+    console.error(`segtag-server: ${(e as Error).message}`);
+    await app?.close().catch(() => {});
+    process.exitCode = 1;
+    return;
+  }
+
+  const { traits, segments, ttlDays } = app.rules;
+  console.log(`segtag server listening on ${url}`);
+  console.log(`demo: ${url}/`);
+  console.log(`rules: ${shortPath(options.rules)}: ${traits.length} traits, ${segments.length} segments, ttl ${ttlDays} days`);
+  console.log(`store: ${describeStore(options.store)}`);
+
+  const running = app;
+  // Repeats are ignored: a terminal's Ctrl-C can reach us twice (directly and forwarded by
+  // scripts/start.mjs), and close() is bounded anyway (open connections are cut after 2 s).
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: shutting down`);
+    running.close().then(
+      () => console.log('stopped'),
+      (e) => {
+        console.error(`segtag-server: error while stopping: ${(e as Error).message}`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  const reload = () => {
+    const result = createReload(running);
+    console.log(result);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', reload);
+  running.server.once('close', () => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.off('SIGHUP', reload);
+  });
+  return running;
+}
+
+/** The store spec as createApp takes it. */
+function specText({ store }: CliOptions): string {
+  return store.kind == 'memory' ? 'memory' : store.kind == 'sqlite' ? `sqlite:${store.path}` : store.url;
+}
+
+function createReload(app: App): string {
+  const result = app.reloadRules();
+  return result.ok
+    ? `SIGHUP: rules reloaded: ${app.rules.traits.length} traits, ${app.rules.segments.length} segments`
+    : `SIGHUP: rules file rejected, the rules loaded before stay in force:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`;
+}
+
+/** A path relative to the working directory when it lies inside it, else absolute. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}

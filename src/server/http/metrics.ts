@@ -1,0 +1,73 @@
+/**
+ * Prometheus metrics (prom-client), one registry per app, served at GET /metrics.
+ * Labels stay low-cardinality: the route pattern (never the raw URL), method and status.
+ */
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'segtag_http_requests_total',
+      help: 'HTTP requests answered, by route pattern, method and status.',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'segtag_http_request_duration_seconds',
+      help: 'Time from request to response, by route pattern and method.',
+      labelNames: ['route', 'method'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    events: new Counter({
+      name: 'segtag_events_total',
+      help: 'Events received: counted toward traits, or a duplicate of one already counted.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    qualifications: new Counter({
+      name: 'segtag_qualifications_total',
+      help: 'Times a visitor entered a segment.',
+      registers,
+    }),
+    disqualifications: new Counter({
+      name: 'segtag_disqualifications_total',
+      help: 'Times a visitor left a segment (seen on their next call).',
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: 'segtag_store_errors_total',
+      help: 'Calls answered 503 because the profile store failed.',
+      registers,
+    }),
+    rulesReloads: new Counter({
+      name: 'segtag_rules_reloads_total',
+      help: 'Reloads of the rules file after a change: ok, or error (the old rules stayed).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    rulesSegments: new Gauge({ name: 'segtag_rules_segments', help: 'Segments in the rules in force.', registers }),
+    rulesTraits: new Gauge({ name: 'segtag_rules_traits', help: 'Traits in the rules in force.', registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Counts and times every answer; serves the registry at GET /metrics. */
+export function metricsRoutes(app: FastifyInstance, metrics: Metrics) {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const method = request.method;
+    metrics.requests.inc({ route, method, status: reply.statusCode });
+    metrics.latency.observe({ route, method }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store');
+    return metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * The rules file, as validated data (see docs/rules.md): traits say which events count, segments
+ * combine trait counts with AND/OR/NOT, frequency (`atLeast`) and recency (`withinDays`).
+ */
+import type { EventType } from '../../protocol/types';
+
+export const OPS = ['equals', 'in', 'contains', 'prefix', 'gt', 'gte', 'lt', 'lte', 'exists'] as const;
+export type Op = (typeof OPS)[number];
+
+export type Scalar = string | number | boolean;
+
+/** Conditions on one event; every one given must hold. */
+export interface Where {
+  type?: EventType;
+  /** Track event name (implies `type: 'track'`). */
+  event?: string;
+  /** The event URL's path starts with this. */
+  pathPrefix?: string;
+  signal?: string;
+  op?: Op;
+  value?: Scalar | Scalar[];
+}
+
+export interface Trait {
+  id: string;
+  name?: string;
+  where: Where;
+}
+
+/** A trait reference: the trait matched at least `atLeast` times in the last `withinDays` days. */
+export interface TraitRule {
+  trait: string;
+  atLeast: number;
+  /** Absent: the file's `ttlDays` (rounded up to whole days). */
+  withinDays?: number;
+}
+
+export type Rule = TraitRule | { and: Rule[] } | { or: Rule[] } | { not: Rule };
+
+export interface Segment {
+  id: string;
+  name?: string;
+  rule: Rule;
+}
+
+/** How `/event` (the Audience Manager DCS format) answers: the segment cookie as a cookie destination. */
+export interface DcsConfig {
+  /** Cookie name (`cn`). Default `aam`. */
+  cookieName: string;
+  /** The key in the serialized value `key=1,2` (`cv`). Default `seg`. */
+  key: string;
+  /** Cookie domain (`dmn`); absent: the tag uses the page's domain. */
+  domain?: string;
+  /** Sent as `dcs_region` when set. */
+  region?: number;
+}
+
+export interface Rules {
+  /** Days a segment lives without new matching events (the cookie's ttl, the default recency window). */
+  ttlDays: number;
+  traits: Trait[];
+  segments: Segment[];
+  dcs: DcsConfig;
+}
+
+export const DEFAULT_TTL_DAYS = 30;
+/** The SDK ignores a ttl above 400 days (Chrome's cap on cookie lifetime); windows share the cap. */
+export const MAX_DAYS = 400;

@@ -1,0 +1,51 @@
+/** Helpers for server tests: calls in protocol v1, a log sink, an app per describe block. */
+import { afterAll, beforeAll } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { createApp, type App, type AppOptions } from '../../src/server/app';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const RULES = join(ROOT, 'examples/segments.json');
+
+export type Json = Record<string, any>;
+let seq = 0;
+export const newId = () => `ev-${Date.now()}-${++seq}`;
+export const newUid = () => `uid-${Date.now().toString(36)}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+export const pageEvent = (signals: Json = {}, id = newId()) => ({ id, type: 'page', ts: Date.now(), url: 'https://pub.example/sports/a', title: 'A', signals });
+export const trackEvent = (name: string, signals: Json = {}, id = newId()) => ({ ...pageEvent(signals, id), type: 'track', name });
+export const call = (uid: string | undefined, events: unknown[], extra: Json = {}) => ({ v: 1, site: 'demo', uid, events, ...extra });
+
+/** Collects JSON log lines. */
+export function logSink() {
+  const lines: string[] = [];
+  return {
+    lines,
+    stream: { write: (line: string) => void lines.push(line) },
+    get text() {
+      return lines.join('');
+    },
+    parsed: () => lines.map((l) => JSON.parse(l) as Json),
+  };
+}
+
+/** An app for the duration of a describe block (ready, not listening: use inject). */
+export function withApp(options: Partial<AppOptions> = {}) {
+  const ctx = { app: undefined as unknown as App };
+  beforeAll(async () => {
+    ctx.app = createApp({ rules: RULES, watchRulesMs: 0, ...options });
+    await ctx.app.ready();
+  });
+  afterAll(() => ctx.app?.close());
+  return ctx;
+}
+
+/** POST /v1/rtc (or `path`) as the SDK sends it: JSON labelled text/plain. */
+export async function post(app: App, body: unknown, headers: Json = {}, path = '/v1/rtc') {
+  const res = await app.fastify.inject({
+    method: 'POST',
+    url: path,
+    headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
+    payload: typeof body == 'string' ? body : JSON.stringify(body),
+  });
+  return { res, status: res.statusCode, json: res.json() as Json };
+}
