@@ -13,6 +13,7 @@ describe('resolveConfig', () => {
       days: 30,
       domain: 'auto',
       maxBytes: 3000,
+      autoPage: false,
       debug: false,
     });
   });

@@ -1,5 +1,8 @@
 import type { Platform } from '../core/platform';
 import { createCookieJar } from './cookie-jar';
+import { navigation } from './history';
+import { lifecycle } from './lifecycle';
+import { storage } from './storage';
 import { post } from './transport';
 import { uuid } from './uuid';
 
@@ -7,7 +10,11 @@ import { uuid } from './uuid';
 export function createBrowserPlatform(cookieDomain: string): Platform {
   return {
     cookies: createCookieJar(cookieDomain, location.hostname, location.protocol == 'https:'),
+    storage,
     post,
+    online: () => navigator.onLine !== false,
+    lifecycle,
+    navigation,
     context() {
       const ref = document.referrer;
       const title = document.title;

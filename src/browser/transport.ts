@@ -6,8 +6,13 @@ const MAX_ANSWER_CHARS = 1 << 20;
 /**
  * POSTs JSON as text/plain (a CORS simple request, no preflight) without credentials.
  * Rejects on network failure, or with an error named TimeoutError after `timeout` ms.
+ * `keepalive`: the request must outlive the page. Browsers without keepalive fetch
+ * (Firefox before 133) get a beacon instead, whose string body goes out as
+ * text/plain;charset=UTF-8, also a simple request; its outcome is unknown, so the call
+ * still rejects and the events stay queued (the server de-duplicates a resend).
  */
-export async function post(url: string, body: string, timeout: number): Promise<HttpAnswer> {
+export async function post(url: string, body: string, timeout: number, keepalive?: boolean): Promise<HttpAnswer> {
+  if (keepalive && !('keepalive' in Request.prototype)) throw navigator.sendBeacon(url, body);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), timeout);
   try {
@@ -17,13 +22,14 @@ export async function post(url: string, body: string, timeout: number): Promise<
       headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
       credentials: 'omit',
       signal: controller.signal,
+      keepalive,
     });
     const text = await res.text();
     let parsed: unknown;
     try {
       if (text.length <= MAX_ANSWER_CHARS) parsed = JSON.parse(text);
     } catch {}
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, retry: res.headers.get('retry-after') };
   } finally {
     clearTimeout(timer);
   }

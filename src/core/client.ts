@@ -7,6 +7,8 @@ import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
 import { check } from './fail';
+import { createQueue, type Delivered } from './queue';
+import { retryAfter } from './retry';
 
 export const UID_COOKIE = 'segtag_uid';
 const UID_DAYS = 400;
@@ -65,30 +67,58 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
     return uid;
   }
 
+  /** One call: the request for `events`, the answer validated and applied. Never rejects. */
+  async function deliver(events: WireEvent[], keepalive?: boolean): Promise<Delivered> {
+    const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events };
+    if (ids) request.ids = ids;
+    let error: string | undefined;
+    try {
+      const { status, body, retry } = await platform.post(cfg.endpoint, JSON.stringify(request), cfg.timeout, keepalive);
+      const answer = status > 199 && status < 300 ? parseResponse(body) : undefined;
+      if (answer) {
+        if (!destroyed) {
+          if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
+          writeSegments(answer.segments, answer.ttl || cfg.days);
+        }
+        return { ack: answer.ack };
+      }
+      error = status > 299 || status < 200 ? 'HTTP ' + status : 'malformed response';
+      return { error, status, wait: retryAfter(retry, platform.now()) };
+    } catch (e) {
+      return { error: (error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error') };
+    } finally {
+      if (error) warn('call failed: ' + error);
+      answered();
+    }
+  }
+
+  const queue = createQueue(cfg.site, cfg.timeout, platform, deliver, warn);
+  let lastPage: string | undefined;
+  let navTimer: ReturnType<typeof setTimeout>;
+
+  /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
     let error: string | undefined = 'destroyed';
     if (!destroyed) {
       const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
       if (name) event.name = name;
-      const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events: [event] };
-      if (ids) request.ids = ids;
-      try {
-        const { status, body } = await platform.post(cfg.endpoint, JSON.stringify(request), cfg.timeout);
-        const answer = status > 199 && status < 300 ? parseResponse(body) : undefined;
-        error = answer ? undefined : status > 299 || status < 200 ? 'HTTP ' + status : 'malformed response';
-        if (answer && !destroyed) {
-          if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
-          writeSegments(answer.segments, answer.ttl || cfg.days);
-        }
-      } catch (e) {
-        error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error';
-      }
-      if (error) warn(`${type} call failed: ${error}`);
-      answered();
+      if (type == 'page') lastPage = event.url.split('#')[0];
+      error = await queue.add(event);
     }
+    answered();
     const segments = getSegments();
     return { ok: !error, segments, targeting: toTargeting(segments), ...(error && { error }) };
   }
+
+  // Single-page apps: a page view when a navigation changed the address (without its
+  // #fragment) since the last page view; one task later, so that a manual page() in the
+  // same tick (which sets lastPage) makes it redundant.
+  const stopNav = cfg.autoPage
+    ? platform.navigation(() => {
+        clearTimeout(navTimer);
+        navTimer = setTimeout(() => platform.context().url.split('#')[0] != lastPage && send('page', undefined, {}));
+      })
+    : () => {};
 
   return {
     page: (signals) => send('page', undefined, copySignals(signals)),
@@ -121,6 +151,9 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
       destroyed = true;
       listeners.clear();
       answered();
+      queue.stop();
+      stopNav();
+      clearTimeout(navTimer);
     },
   };
 }

@@ -15,7 +15,21 @@ export interface HttpAnswer {
   status: number;
   /** Parsed JSON body, or undefined when the body is not JSON. */
   body: unknown;
+  /** The `Retry-After` header, if the response has one the page may read. */
+  retry?: string | null;
 }
+
+/**
+ * A key-value store that never throws (the browser's is localStorage): reads answer null
+ * and writes do nothing when storage is missing, full, disabled or forbidden. Every
+ * localStorage access of segtag goes through it, so consent can gate it in one place.
+ */
+export interface KeyValueStore {
+  get(key: string): string | null;
+  set(key: string, value: string): void;
+  remove(key: string): void;
+}
+
 
 export interface PageContext {
   url: string;
@@ -25,8 +39,26 @@ export interface PageContext {
 
 export interface Platform {
   cookies: CookieJar;
-  /** POSTs `body`; rejects on network failure, or with a `TimeoutError` after `timeout` ms. */
-  post(url: string, body: string, timeout: number): Promise<HttpAnswer>;
+  storage: KeyValueStore;
+  /**
+   * POSTs `body`; rejects on network failure, or with a `TimeoutError` after `timeout` ms.
+   * `keepalive`: the request must outlive the page (an unload flush); the body is at most
+   * 48 KiB, under the 64 KiB keepalive quota.
+   */
+  post(url: string, body: string, timeout: number, keepalive?: boolean): Promise<HttpAnswer>;
+  /** False while the browser knows it is offline. */
+  online(): boolean;
+  /**
+   * Calls `listener(true)` when the page is hidden or left (time to flush with keepalive),
+   * `listener(false)` when it is visible again or back online. Returns a function that
+   * removes the listeners.
+   */
+  lifecycle(listener: (hidden: boolean) => void): () => void;
+  /**
+   * Calls `listener` after a same-document navigation may have changed the address
+   * (`history.pushState`, `replaceState`, `popstate`). Returns a function that undoes it.
+   */
+  navigation(listener: () => void): () => void;
   context(): PageContext;
   uuid(): string;
   now(): number;
