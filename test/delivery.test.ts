@@ -95,12 +95,12 @@ describe('batching', () => {
     expect(sent.flatMap((r) => r.events.map((e: any) => e.name))).toEqual(Array.from({ length: 120 }, (_, i) => 'e' + i));
   });
 
-  it('caps a call at 16 Ki characters of events (at most 48 KiB: under the keepalive quota)', async () => {
+  it('caps a call at 10,000 characters of events (a call and a flush fit the keepalive quota)', async () => {
     const { tag, sent } = tab(slow(10));
-    for (let i = 0; i < 7; i++) void tag.track('big', { c_text: 'x'.repeat(5000) });
+    for (let i = 0; i < 7; i++) void tag.track('big', { c_text: 'x'.repeat(3000) });
     await vi.advanceTimersByTimeAsync(100);
     expect(sent.map((r) => r.events.length)).toEqual([3, 3, 1]);
-    for (const r of sent) expect(JSON.stringify(r.events).length).toBeLessThan(16384);
+    for (const r of sent) expect(JSON.stringify(r.events).length).toBeLessThan(10000);
   });
 
   it('sends an event larger than the cap alone rather than never', async () => {
@@ -381,12 +381,16 @@ describe('page lifecycle', () => {
     expect(await click).toMatchObject({ ok: true });
   });
 
-  it('does not flush while backing off', async () => {
-    const { tag, sent, fire } = tab(() => ({ status: 503, body: undefined }));
+  it('flushes even while backing off: leaving may be the last chance', async () => {
+    let n = 0;
+    const { tag, sent, fire } = tab((body) => (++n == 1 ? { status: 503, body: undefined } : ok(body)));
     await tag.page();
+    const click = tag.track('click');
     fire(true);
     await vi.advanceTimersByTimeAsync(0);
-    expect(sent).toHaveLength(1);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({ keepalive: true, events: [{ type: 'page' }, { type: 'track' }] });
+    expect(await click).toMatchObject({ ok: false, error: 'HTTP 503' });
   });
 
   it('destroy() removes every listener and timer and keeps the queue stored', async () => {

@@ -51,7 +51,13 @@ export async function startSite() {
     route(path: string, handler: Handler) {
       routes.set(path, handler);
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    // Hung requests (a test's never-answering route, the SDK's retries of it) must not
+    // hold the close up.
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -6,13 +6,16 @@ const MAX_ANSWER_CHARS = 1 << 20;
 /**
  * POSTs JSON as text/plain (a CORS simple request, no preflight) without credentials.
  * Rejects on network failure, or with an error named TimeoutError after `timeout` ms.
- * `keepalive`: the request must outlive the page. Browsers without keepalive fetch
- * (Firefox before 133) get a beacon instead, whose string body goes out as
- * text/plain;charset=UTF-8, also a simple request; its outcome is unknown, so the call
- * still rejects and the events stay queued (the server de-duplicates a resend).
+ * Every call is a keepalive fetch, so a call in flight when the visitor leaves still
+ * reaches the server (the queue keeps bodies small enough that a call and an unload
+ * flush fit the page's 64 KiB keepalive quota together). `flush`: browsers without
+ * keepalive fetch (Firefox before 133) send the unload flush as a beacon instead, whose
+ * string body goes out as text/plain;charset=UTF-8, also a simple request; its outcome is
+ * unknown, so the call still rejects and its events stay queued (the server
+ * de-duplicates a resend).
  */
-export async function post(url: string, body: string, timeout: number, keepalive?: boolean): Promise<HttpAnswer> {
-  if (keepalive && !('keepalive' in Request.prototype)) throw navigator.sendBeacon(url, body);
+export async function post(url: string, body: string, timeout: number, flush?: boolean): Promise<HttpAnswer> {
+  if (flush && !('keepalive' in Request.prototype)) throw navigator.sendBeacon(url, body);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), timeout);
   try {
@@ -22,7 +25,7 @@ export async function post(url: string, body: string, timeout: number, keepalive
       headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
       credentials: 'omit',
       signal: controller.signal,
-      keepalive,
+      keepalive: true,
     });
     const text = await res.text();
     let parsed: unknown;

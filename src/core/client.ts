@@ -68,12 +68,12 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
   }
 
   /** One call: the request for `events`, the answer validated and applied. Never rejects. */
-  async function deliver(events: WireEvent[], keepalive?: boolean): Promise<Delivered> {
+  async function deliver(events: WireEvent[], flush?: boolean): Promise<Delivered> {
     const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events };
     if (ids) request.ids = ids;
     let error: string | undefined;
     try {
-      const { status, body, retry } = await platform.post(cfg.endpoint, JSON.stringify(request), cfg.timeout, keepalive);
+      const { status, body, retry } = await platform.post(cfg.endpoint, JSON.stringify(request), cfg.timeout, flush);
       const answer = status > 199 && status < 300 ? parseResponse(body) : undefined;
       if (answer) {
         if (!destroyed) {

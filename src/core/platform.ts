@@ -42,10 +42,10 @@ export interface Platform {
   storage: KeyValueStore;
   /**
    * POSTs `body`; rejects on network failure, or with a `TimeoutError` after `timeout` ms.
-   * `keepalive`: the request must outlive the page (an unload flush); the body is at most
-   * 48 KiB, under the 64 KiB keepalive quota.
+   * The request outlives the page (keepalive). `flush`: this is the unload flush, which may
+   * go as a beacon where keepalive fetch is missing (then it rejects: outcome unknown).
    */
-  post(url: string, body: string, timeout: number, keepalive?: boolean): Promise<HttpAnswer>;
+  post(url: string, body: string, timeout: number, flush?: boolean): Promise<HttpAnswer>;
   /** False while the browser knows it is offline. */
   online(): boolean;
   /**

@@ -28,10 +28,11 @@ export interface Item {
   r?: (error?: string) => void;
 }
 
-// Caps. A batch of 16 Ki characters is at most 48 KiB of UTF-8: under the 64 KiB keepalive
-// quota. The stored queue: 200 events and 64 Ki characters, the oldest dropped first.
+// Caps. A call carries at most 10,000 characters of events, at most 30 KB of UTF-8, so a
+// call in flight and an unload flush fit the page's 64 KiB keepalive quota together. The
+// stored queue: 200 events and 64 Ki characters, the oldest dropped first.
 const BATCH = 50;
-const BATCH_CHARS = 16384;
+const BATCH_CHARS = 10000;
 const MAX_ITEMS = 200;
 const MAX_CHARS = 65536;
 /** How long a claim on lapsed events must stand before we send them. */
@@ -42,7 +43,7 @@ export const queueKey = (site: string) => 'segtag_q_' + site;
 /**
  * The delivery pipeline: a persisted queue of events not yet acknowledged; one call in
  * flight at a time (events raised meanwhile ride in the next call, up to 50 events and
- * 16 Ki characters); retries with capped, jittered backoff; a `keepalive` flush when the
+ * 10,000 characters); retries with capped, jittered backoff; a `keepalive` flush when the
  * page is hidden or left; an ownership rule so two tabs of one site never both send an
  * event. Browser-free: storage, clock, network state and lifecycle come from `platform`;
  * `deliver` makes one call and never rejects.
@@ -56,7 +57,7 @@ export function createQueue(
   site: string,
   timeout: number,
   platform: Platform,
-  deliver: (events: WireEvent[], keepalive?: boolean) => Promise<Delivered>,
+  deliver: (events: WireEvent[], flush?: boolean) => Promise<Delivered>,
   warn: (message: string) => void,
 ) {
   const { storage, now } = platform;
@@ -120,8 +121,8 @@ export function createQueue(
 
   /**
    * Syncs storage, starts the next call if one may start (`keep`: the page is hidden or
-   * left, so flush with keepalive, alongside a call in flight), and sets the timer for the
-   * next moment that may change that.
+   * left: flush now, alongside a call in flight), and sets the timer for the next moment
+   * that may change that.
    */
   function pump(keep?: boolean) {
     const t = now();
@@ -130,7 +131,8 @@ export function createQueue(
     let chars = 0;
     for (const s of sync(t)) at = min(at, s.x + 1);
     if (stopped) return;
-    if (hold <= t && platform.online() && (keep || !busy.size))
+    // A flush goes even while backing off: it may be the page's last chance.
+    if (platform.online() && (keep || (hold <= t && !busy.size)))
       for (const i of q) {
         if (i.v! > t) at = min(at, i.v!);
         else if (!busy.has(i) && !batch[BATCH - 1] && ((chars += JSON.stringify(i.e).length) < BATCH_CHARS || !batch[0]))
