@@ -22,7 +22,9 @@ test('a tagged page is restored from the back/forward cache: segtag adds no unlo
       segtag('page');
       addEventListener('pageshow', (e) => (window.shows = (window.shows || []).concat(e.persisted)));
     </script>`;
-    site.route('/cached', (_req, _body, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+    site.route('/cached', (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+    });
     site.page('/next', '<!doctype html><title>Next</title>');
     await page.goto(site.origin + '/cached');
     await expect.poll(() => api.seen.size).toBe(1);

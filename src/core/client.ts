@@ -94,7 +94,6 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
 
   const queue = createQueue(cfg.site, cfg.timeout, platform, deliver, warn);
   let lastPage: string | undefined;
-  let navTimer: ReturnType<typeof setTimeout>;
 
   /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
@@ -111,13 +110,14 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
   }
 
   // Single-page apps: a page view when a navigation changed the address (without its
-  // #fragment) since the last page view; one task later, so that a manual page() in the
-  // same tick (which sets lastPage) makes it redundant.
+  // #fragment) since the last page view, at the end of the task, so that a manual page()
+  // in the same task (which sets lastPage) makes it redundant. Ignored after destroy().
   const stopNav = cfg.autoPage
-    ? platform.navigation(() => {
-        clearTimeout(navTimer);
-        navTimer = setTimeout(() => platform.context().url.split('#')[0] != lastPage && send('page', undefined, {}));
-      })
+    ? platform.navigation(() =>
+        Promise.resolve().then(() => {
+          if (platform.context().url.split('#')[0] != lastPage) send('page', undefined, {});
+        }),
+      )
     : () => {};
 
   return {
@@ -153,7 +153,6 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
       answered();
       queue.stop();
       stopNav();
-      clearTimeout(navTimer);
     },
   };
 }

@@ -99,7 +99,7 @@ export function createQueue(
           if (s.x > t) {
             if (s.o != me) {
               others.push(s);
-              if (mine) forget(mine, 'sent by another tab');
+              if (mine) forget(mine); // it delivers it
             }
           } else if (mine || s.o != me) (mine || (q.push(s), s)).v = t + VERIFY;
         }
@@ -140,10 +140,9 @@ export function createQueue(
       }
     clearTimeout(timer);
     if (at < Infinity) timer = setTimeout(pump, at - t);
-    if (batch[0]) {
-      batch.forEach((i) => busy.add(i));
+    if (batch[0])
       deliver(
-        batch.map((i) => i.e),
+        batch.map((i) => (busy.add(i), i.e)),
         keep,
       ).then(({ error, status, ack, wait = 0 }) => {
         // Other 4xx: the server will never take these events, so retrying cannot help.
@@ -162,7 +161,6 @@ export function createQueue(
         } else fails = hold = 0;
         pump();
       });
-    }
   }
 
   const off = platform.lifecycle(pump);
