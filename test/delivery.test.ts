@@ -429,6 +429,17 @@ describe('single-page apps (autoPage)', () => {
     expect(sent.flatMap((r) => r.events)).toMatchObject([{ type: 'page', url: 'https://www.example.com/d', signals: { c_section: 'd' } }]);
   });
 
+  it('ignores navigations after destroy() (a wrapper another script kept may still call)', async () => {
+    const { tag, sent, navigationListeners, navigate } = tab(ok, { autoPage: true });
+    const [listener] = navigationListeners;
+    tag.destroy();
+    navigate('https://www.example.com/after');
+    listener();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sent).toHaveLength(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('is off by default', () => {
     const { navigationListeners } = tab();
     expect(navigationListeners.size).toBe(0);

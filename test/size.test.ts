@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
  * The script tag's budget grows with features but never above 5120 bytes.
  */
 export const BUDGETS = {
-  'dist/segtag.min.js': 4096,
+  // 3601 with the foundation; +1220 for delivery (issue #3: queue, persistence, retries,
+  // unload flush, two-tab leases, offline, SPA page views).
+  'dist/segtag.min.js': 4821,
   'src/stub.js': 200,
 };
 
