@@ -99,7 +99,8 @@ export function createQueue(
           if (s.x > t) {
             if (s.o != me) {
               others.push(s);
-              if (mine) forget(mine); // it delivers it
+              // That tab delivers it (a promise still pending resolves as delivered).
+              if (mine) forget(mine);
             }
           } else if (mine || s.o != me) (mine || (q.push(s), s)).v = t + VERIFY;
         }
@@ -173,7 +174,7 @@ export function createQueue(
         q.push({ e, o: me, x: 0, r });
         if (hold > now()) r(lastError);
         else if (!platform.online()) r('offline');
-        // Stored and sent after this task: events raised together share a call.
+        // Stored and sent at the end of this task: events raised together share a call.
         Promise.resolve().then(() => pump());
       }),
     /** Stops sending; queued events stay stored for the next page. */
