@@ -6,7 +6,11 @@ export type { DeclaredIds, Signals, SignalValue } from './protocol/types';
 export type Targeting = Record<string, string[]>;
 
 export interface CallResult {
-  /** False when the call failed (network, timeout, HTTP status, malformed answer). */
+  /**
+   * True when the server acknowledged the event. False when its call failed (network,
+   * timeout, HTTP status, malformed answer) or delivery is held (offline, backing off):
+   * the event stays queued and is resent, unless the server refused it with a 4xx.
+   */
   ok: boolean;
   /** The visitor's segments after the call (unchanged when it failed). */
   segments: string[];
@@ -44,6 +48,11 @@ export interface SegtagConfig {
   /** Milliseconds before a call is abandoned. Default 2000. */
   timeout?: number;
   cookie?: CookieConfig;
+  /**
+   * Single-page apps: send a page view on every same-document navigation
+   * (`history.pushState`, a `replaceState` that changes the path, back/forward). Default false.
+   */
+  autoPage?: boolean;
   /** Log warnings, rejected commands and destination outcomes to the console. */
   debug?: boolean;
   /**

@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient, UID_COOKIE } from '../src/core/client';
+import { createClient as create, UID_COOKIE } from '../src/core/client';
 import { resolveConfig } from '../src/core/config';
+import type { Segtag } from '../src/types';
 import { fakePlatform } from './fake-platform';
+
+// Every client is destroyed after its test, so no retry timer outlives it.
+const tags: Segtag[] = [];
+const createClient = (...args: Parameters<typeof create>) => {
+  const tag = create(...args);
+  tags.push(tag);
+  return tag;
+};
+afterEach(() => tags.splice(0).forEach((tag) => tag.destroy()));
 
 const cfg = (extra = {}) => resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-1', ...extra });
 
@@ -72,8 +82,9 @@ describe('createClient', () => {
     const { platform } = fakePlatform(() => Promise.reject(new TypeError('Failed to fetch')));
     const tag = createClient(cfg(), platform);
     expect(await tag.page()).toMatchObject({ ok: false, error: 'network error' });
-    platform.post = () => Promise.reject(Object.assign(new Error('t'), { name: 'TimeoutError' }));
-    expect(await tag.page()).toMatchObject({ ok: false, error: 'timeout' });
+    const other = fakePlatform(() => Promise.reject(Object.assign(new Error('t'), { name: 'TimeoutError' })));
+    const tag2 = createClient(cfg(), other.platform);
+    expect(await tag2.page()).toMatchObject({ ok: false, error: 'timeout' });
   });
 
   it('caps the cookie at maxBytes, dropping from the end of the server order', async () => {

@@ -16,6 +16,7 @@ describe('resolveConfig', () => {
       format: 'single',
       keySeparator: '=',
       valueSeparator: ',',
+      autoPage: false,
       debug: false,
       cookieDestinations: [],
       protocol: 'v1',

@@ -1,12 +1,26 @@
-import type { CookieJar, HttpAnswer, Platform, PlatformStorage } from '../src/core/platform';
+import type { CookieJar, HttpAnswer, Platform } from '../src/core/platform';
 
-/** An in-memory platform for core tests: a cookie map and a scripted server. */
-export function fakePlatform(answer: (body: any) => Promise<HttpAnswer> | HttpAnswer = () => ({ status: 200, body: { segments: [] } })) {
+/**
+ * An in-memory platform for core tests: a cookie map, a storage map, a scripted server,
+ * recorded pixels, a switchable network state, and hooks to fire lifecycle events and
+ * navigations.
+ */
+let platforms = 0;
+
+export function fakePlatform(
+  answer: (body: any, keepalive?: boolean) => Promise<HttpAnswer> | HttpAnswer = () => ({ status: 200, body: { segments: [] } }),
+  /** Pass another platform's store to share "localStorage" between tabs or page loads. */
+  store = new Map<string, string>(),
+) {
   const jar = new Map<string, { value: string; days: number; domain?: string }>();
-  const store = new Map<string, string>();
   const sent: any[] = [];
   /** Pixels fired: url, hideReferrer and the platform clock when fired. */
   const fired: { url: string; hideReferrer: boolean; at: number }[] = [];
+  const lifecycleListeners = new Set<(hidden: boolean) => void>();
+  const navigationListeners = new Set<() => void>();
+  const state = { online: true, url: 'https://www.example.com/a', now: 1_700_000_000_000 as number | undefined };
+  // Ids are unique across platforms too: two fake tabs must not share a tab id or event ids.
+  const prefix = (++platforms).toString(16).padStart(8, '0');
   let n = 0;
   const cookies: CookieJar = {
     get: (name) => jar.get(name)?.value,
@@ -19,27 +33,43 @@ export function fakePlatform(answer: (body: any) => Promise<HttpAnswer> | HttpAn
     remove: (name) => void jar.delete(name),
     encode: (v) => encodeURIComponent(v).replace(/%(2[346BF]|3[AC-F]|40|5[BDE]|60|7[BCD])/g, decodeURIComponent),
   };
-  const storage: PlatformStorage = {
-    get: (key) => store.get(key) ?? null,
-    set: (key, value) => void store.set(key, value),
-    remove: (key) => void store.delete(key),
-  };
   const platform: Platform = {
     cookies,
-    storage,
-    post: async (_url, body, _timeout, contentType) => {
+    storage: {
+      get: (key) => store.get(key) ?? null,
+      set: (key, value) => void store.set(key, value),
+      remove: (key) => void store.delete(key),
+    },
+    post: async (_url, body, _timeout, keepalive, contentType) => {
       // JSON (protocol v1) is recorded parsed, anything else (the DCS form) as sent.
       const parsed = contentType ? { body, contentType } : JSON.parse(body);
       sent.push(parsed);
-      return answer(parsed);
+      if (keepalive) parsed.keepalive = true; // noted on the recorded request for tests
+      return answer(parsed, keepalive);
     },
     fire: async (url, hideReferrer) => {
       fired.push({ url, hideReferrer, at: Date.now() });
       return !url.includes('broken');
     },
-    context: () => ({ url: 'https://www.example.com/a', title: 'A' }),
-    uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
-    now: () => 1_700_000_000_000,
+    online: () => state.online,
+    lifecycle(listener) {
+      lifecycleListeners.add(listener);
+      return () => lifecycleListeners.delete(listener);
+    },
+    navigation(listener) {
+      navigationListeners.add(listener);
+      return () => navigationListeners.delete(listener);
+    },
+    context: () => ({ url: state.url, title: 'A' }),
+    uuid: () => `${prefix}-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+    // A fixed clock by default; `state.now = undefined` follows Date.now (and vitest's fake timers).
+    now: () => state.now ?? Date.now(),
   };
-  return { platform, jar, sent, store, fired };
+  /** `true`: the page is hidden or left; `false`: visible again or back online. */
+  const fire = (hidden: boolean) => lifecycleListeners.forEach((l) => l(hidden));
+  const navigate = (url: string) => {
+    state.url = url;
+    navigationListeners.forEach((l) => l());
+  };
+  return { platform, jar, store, sent, fired, state, fire, navigate, lifecycleListeners, navigationListeners };
 }

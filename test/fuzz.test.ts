@@ -20,6 +20,10 @@ async function run(text: string, protocol: 'v1' | 'dcs') {
   const outcomes: unknown[] = [];
   tag.onDestinations((o) => outcomes.push(o));
   const result = await tag.page({ c_x: '1' });
+  // Long enough for every pixel of an answer (10, 100 ms apart); a malformed answer is
+  // retried with backoff forever, so the tag is destroyed before the clock runs out.
+  await vi.advanceTimersByTimeAsync(3000);
+  tag.destroy();
   await vi.runAllTimersAsync();
   // No exception escaped, and the call resolved with a well-formed result.
   expect(typeof result.ok).toBe('boolean');

@@ -29,7 +29,7 @@ describe('POST /v1/rtc: the protocol', () => {
     expect(json.uid).toMatch(UID);
     expect(json).toEqual({ uid: json.uid, segments: ['1001', '1004'], ttl: 30, tid: expect.any(String), ack: [event.id] });
     // The SDK's own response parser accepts the answer as is.
-    expect(parseResponse(json)).toEqual({ uid: json.uid, segments: ['1001', '1004'], ttl: 30, tid: json.tid });
+    expect(parseResponse(json)).toEqual({ uid: json.uid, segments: ['1001', '1004'], ttl: 30, tid: json.tid, ack: json.ack });
     // The assigned uid has a profile.
     expect((await store.get(json.uid))?.segments).toEqual(['1001', '1004']);
   });

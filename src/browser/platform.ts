@@ -1,6 +1,8 @@
 import type { Platform } from '../core/platform';
 import { createCookieJar } from './cookie-jar';
 import { fire } from './pixel';
+import { navigation } from './history';
+import { lifecycle } from './lifecycle';
 import { storage } from './storage';
 import { post } from './transport';
 import { uuid } from './uuid';
@@ -12,6 +14,9 @@ export function createBrowserPlatform(cookieDomain: string): Platform {
     storage,
     post,
     fire,
+    online: () => navigator.onLine !== false,
+    lifecycle,
+    navigation,
     context() {
       const ref = document.referrer;
       const title = document.title;

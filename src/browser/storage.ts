@@ -1,19 +1,19 @@
-import type { PlatformStorage } from '../core/platform';
+import type { KeyValueStore } from '../core/platform';
 
 /**
- * localStorage, guarded: the `localStorage` getter itself throws in sandboxed frames and
- * when storage is blocked, setItem throws on quota and in some private modes.
+ * Runs `op` on localStorage, never throwing: the `localStorage` getter throws in sandboxed
+ * frames and when the visitor blocks site data, `setItem` throws when the quota is full
+ * (and in some private modes), and a page may replace or remove localStorage altogether.
  */
-const use = <T>(f: (s: Storage) => T): T | null => {
+const guard = <T>(op: (ls: Storage) => T) => {
   try {
-    return f(localStorage);
-  } catch {
-    return null;
-  }
+    return op(localStorage);
+  } catch {}
 };
 
-export const storage: PlatformStorage = {
-  get: (key) => use((s) => s.getItem(key)),
-  set: (key, value) => void use((s) => s.setItem(key, value)),
-  remove: (key) => void use((s) => s.removeItem(key)),
+/** segtag's only door to localStorage. */
+export const storage: KeyValueStore = {
+  get: (key) => guard((ls) => ls.getItem(key)) ?? null,
+  set: (key, value) => guard((ls) => ls.setItem(key, value)),
+  remove: (key) => guard((ls) => ls.removeItem(key)),
 };

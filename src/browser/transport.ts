@@ -7,8 +7,22 @@ const MAX_ANSWER_CHARS = 1 << 20;
  * POSTs JSON as text/plain (a CORS simple request, no preflight) without credentials;
  * `contentType` may name another simple type (the DCS codec's form encoding).
  * Rejects on network failure, or with an error named TimeoutError after `timeout` ms.
+ * Every call is a keepalive fetch, so a call in flight when the visitor leaves still
+ * reaches the server (the queue keeps bodies small enough that a call and an unload
+ * flush fit the page's 64 KiB keepalive quota together). `flush`: browsers without
+ * keepalive fetch (Firefox before 133) send the unload flush as a beacon instead, whose
+ * string body goes out as text/plain;charset=UTF-8, also a simple request; its outcome is
+ * unknown, so the call still rejects and its events stay queued (the server
+ * de-duplicates a resend).
  */
-export async function post(url: string, body: string, timeout: number, contentType = 'text/plain;charset=UTF-8'): Promise<HttpAnswer> {
+export async function post(
+  url: string,
+  body: string,
+  timeout: number,
+  flush?: boolean,
+  contentType = 'text/plain;charset=UTF-8',
+): Promise<HttpAnswer> {
+  if (flush && !('keepalive' in Request.prototype)) throw navigator.sendBeacon(url, body);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), timeout);
   try {
@@ -18,13 +32,14 @@ export async function post(url: string, body: string, timeout: number, contentTy
       headers: { 'Content-Type': contentType },
       credentials: 'omit',
       signal: controller.signal,
+      keepalive: true,
     });
     const text = await res.text();
     let parsed: unknown;
     try {
       if (text.length <= MAX_ANSWER_CHARS) parsed = JSON.parse(text);
     } catch {}
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, retry: res.headers.get('retry-after') };
   } finally {
     clearTimeout(timer);
   }

@@ -7,6 +7,8 @@ import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
 import { check } from './fail';
+import { createQueue, type Delivered } from './queue';
+import { retryAfter } from './retry';
 import type { Destinations } from './destinations';
 
 export const UID_COOKIE = 'segtag_uid';
@@ -15,7 +17,8 @@ const UID_DAYS = 400;
 /**
  * The real-time call loop: events out, segments in, segment cookie written.
  * Browser-free: everything it touches comes in through `platform`; the wire format
- * through `codec` (protocol v1 JSON unless another is injected).
+ * through `codec` (protocol v1 JSON unless another is injected); pixel syncs and cookie
+ * destinations through `destinations`, in the builds that carry them.
  */
 export function createClient(
   cfg: ResolvedConfig,
@@ -72,32 +75,61 @@ export function createClient(
     return uid;
   }
 
+  /** One call: the request for `events`, the answer validated and applied. Never rejects. */
+  async function deliver(events: WireEvent[], flush?: boolean): Promise<Delivered> {
+    const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events };
+    if (ids) request.ids = ids;
+    let error: string | undefined;
+    try {
+      const { body: sent, contentType } = codec.encode(request);
+      const { status, body, retry } = await platform.post(cfg.endpoint, sent, cfg.timeout, flush, contentType);
+      const answer = status > 199 && status < 300 ? codec.decode(body, cfg) : undefined;
+      if (answer) {
+        if (!destroyed) {
+          if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
+          // A DCS answer without the segment cookie leaves it as it is.
+          if (answer.segments) writeSegments(answer.segments, answer.ttl || cfg.days);
+          destinations?.apply(answer, answer.uid || request.uid);
+        }
+        return { ack: answer.ack };
+      }
+      error = status > 299 || status < 200 ? 'HTTP ' + status : 'malformed response';
+      return { error, status, wait: retryAfter(retry, platform.now()) };
+    } catch (e) {
+      return { error: (error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error') };
+    } finally {
+      if (error) warn('call failed: ' + error);
+      answered();
+    }
+  }
+
+  const queue = createQueue(cfg.site, cfg.timeout, platform, deliver, warn);
+  let lastPage: string | undefined;
+
+  /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
     let error: string | undefined = 'destroyed';
     if (!destroyed) {
       const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
       if (name) event.name = name;
-      const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events: [event] };
-      if (ids) request.ids = ids;
-      try {
-        const { body: sent, contentType } = codec.encode(request);
-        const { status, body } = await platform.post(cfg.endpoint, sent, cfg.timeout, contentType);
-        const answer = status > 199 && status < 300 ? codec.decode(body, cfg) : undefined;
-        error = answer ? undefined : status > 299 || status < 200 ? 'HTTP ' + status : 'malformed response';
-        if (answer && !destroyed) {
-          if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
-          if (answer.segments) writeSegments(answer.segments, answer.ttl || cfg.days);
-          destinations?.apply(answer, answer.uid || request.uid);
-        }
-      } catch (e) {
-        error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error';
-      }
-      if (error) warn(`${type} call failed: ${error}`);
-      answered();
+      if (type == 'page') lastPage = event.url.split('#')[0];
+      error = await queue.add(event);
     }
+    answered();
     const segments = getSegments();
     return { ok: !error, segments, targeting: toTargeting(segments), ...(error && { error }) };
   }
+
+  // Single-page apps: a page view when a navigation changed the address (without its
+  // #fragment) since the last page view, at the end of the task, so that a manual page()
+  // in the same task (which sets lastPage) makes it redundant. Ignored after destroy().
+  const stopNav = cfg.autoPage
+    ? platform.navigation(() =>
+        Promise.resolve().then(() => {
+          if (platform.context().url.split('#')[0] != lastPage) send('page', undefined, {});
+        }),
+      )
+    : () => {};
 
   return {
     page: (signals) => send('page', undefined, copySignals(signals)),
@@ -132,6 +164,8 @@ export function createClient(
       destroyed = true;
       listeners.clear();
       answered();
+      queue.stop();
+      stopNav();
     },
     // The cast: onDestinations exists in every build that registers destinations (npm included).
   } as Segtag;

@@ -13,6 +13,7 @@ export interface ResolvedConfig extends ResolvedCookie {
   endpoint: string;
   site: string;
   timeout: number;
+  autoPage: boolean;
   debug: boolean;
   /** Cookie names the server may write as cookie destinations. */
   cookieDestinations: string[];
@@ -44,7 +45,7 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
 /** Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem. */
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config must be an object');
-  const { endpoint, site, timeout = 2000, cookie, debug = false, cookieDestinations = [], protocol = 'v1' } = config;
+  const { endpoint, site, timeout = 2000, cookie, autoPage, debug = false, cookieDestinations = [], protocol = 'v1' } = config;
   check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint must be an http(s) URL or a path');
   check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site must be 1-64 of [A-Za-z0-9_.:-]');
   check(isNum(timeout, 1, 60000), 'timeout must be 1-60000 ms');
@@ -54,5 +55,5 @@ export function resolveConfig(config: SegtagConfig): ResolvedConfig {
       cookieDestinations.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != resolved.name && n != 'segtag_uid'),
     "cookieDestinations must be names of [A-Za-z0-9_-], not segtag's own",
   );
-  return { endpoint, site, timeout, ...resolved, debug: !!debug, cookieDestinations: cookieDestinations.slice(), protocol };
+  return { endpoint, site, timeout, ...resolved, autoPage: !!autoPage, debug: !!debug, cookieDestinations: cookieDestinations.slice(), protocol };
 }

@@ -19,19 +19,26 @@ export interface HttpAnswer {
   status: number;
   /** Parsed JSON body, or undefined when the body is not JSON. */
   body: unknown;
+  /** The `Retry-After` header, if the response has one the page may read. */
+  retry?: string | null;
 }
+
+/**
+ * A key-value store that never throws (the browser's is localStorage): reads answer null
+ * and writes do nothing when storage is missing, full, disabled or forbidden. Every
+ * localStorage access of segtag goes through it, so consent can gate it in one place.
+ */
+export interface KeyValueStore {
+  get(key: string): string | null;
+  set(key: string, value: string): void;
+  remove(key: string): void;
+}
+
 
 export interface PageContext {
   url: string;
   ref?: string;
   title?: string;
-}
-
-/** localStorage, guarded: never throws (private mode, quota, sandboxed frames). */
-export interface PlatformStorage {
-  get(key: string): string | null;
-  set(key: string, value: string): void;
-  remove(key: string): void;
 }
 
 /** What pixel macros need to know about consent (IAB TCF). */
@@ -44,12 +51,27 @@ export interface Consent {
 
 export interface Platform {
   cookies: CookieJar;
-  storage: PlatformStorage;
+  storage: KeyValueStore;
   /**
-   * POSTs `body` (as `text/plain;charset=UTF-8` unless `contentType` says otherwise);
-   * rejects on network failure, or with a `TimeoutError` after `timeout` ms.
+   * POSTs `body` (as `text/plain;charset=UTF-8` unless `contentType` names another CORS simple
+   * type); rejects on network failure, or with a `TimeoutError` after `timeout` ms.
+   * The request outlives the page (keepalive). `flush`: this is the unload flush, which may
+   * go as a beacon where keepalive fetch is missing (then it rejects: outcome unknown).
    */
-  post(url: string, body: string, timeout: number, contentType?: string): Promise<HttpAnswer>;
+  post(url: string, body: string, timeout: number, flush?: boolean, contentType?: string): Promise<HttpAnswer>;
+  /** False while the browser knows it is offline. */
+  online(): boolean;
+  /**
+   * Calls `listener(true)` when the page is hidden or left (time to flush with keepalive),
+   * `listener(false)` when it is visible again or back online. Returns a function that
+   * removes the listeners.
+   */
+  lifecycle(listener: (hidden: boolean) => void): () => void;
+  /**
+   * Calls `listener` after a same-document navigation may have changed the address
+   * (`history.pushState`, `replaceState`, `popstate`). Returns a function that undoes it.
+   */
+  navigation(listener: () => void): () => void;
   /** Fires a pixel as an image: true when it loaded, false on error. */
   fire(url: string, hideReferrer: boolean): Promise<boolean>;
   /** The consent state for pixel macros, once a consent layer provides one. */

@@ -19,9 +19,10 @@ export function parseResponse(body: unknown): (ParsedResponse & { segments: stri
     }
   }
   const out: ParsedResponse & { segments: string[] } = { segments };
-  const { uid, ttl, tid } = body;
+  const { uid, ttl, tid, ack } = body;
   if (typeof uid == 'string' && UID.test(uid)) out.uid = uid;
   if (typeof ttl == 'number' && ttl > 0 && ttl <= 400) out.ttl = ttl;
   if (typeof tid == 'string' && tid.length <= 128) out.tid = tid;
+  if (Array.isArray(ack)) out.ack = ack.filter((id) => typeof id == 'string');
   return out;
 }

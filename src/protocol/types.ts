@@ -67,7 +67,10 @@ export interface CallResponse {
   ttl?: number;
   /** Transaction id, for support and log correlation. */
   tid?: string;
-  /** Ids of the request's events the server processed, including ones it had seen before. */
+  /**
+   * Ids of the request's events the server processed (including ones it had already seen).
+   * The SDK forgets only these and resends the others; absent means all of them.
+   */
   ack?: string[];
   pixels?: PixelDestination[];
   cookies?: CookieDestination[];
