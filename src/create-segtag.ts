@@ -1,6 +1,9 @@
 import { createBrowserPlatform } from './browser/platform';
-import { createClient } from './core/client';
+import { readConsentSignals } from './browser/consent-signals';
+import { createClient, UID_COOKIE } from './core/client';
 import { resolveConfig } from './core/config';
+import { createConsent } from './core/consent';
+import { gatePlatform } from './core/gate-platform';
 import type { Segtag, SegtagConfig } from './types';
 
 /**
@@ -9,5 +12,9 @@ import type { Segtag, SegtagConfig } from './types';
  */
 export function createSegtag(config: SegtagConfig): Segtag {
   const cfg = resolveConfig(config);
-  return createClient(cfg, createBrowserPlatform(cfg.domain));
+  const consent = createConsent(cfg.consent);
+  const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, [cfg.name, UID_COOKIE]);
+  // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
+  if (cfg.consent == 'auto') readConsentSignals(consent, cfg.vendorId);
+  return createClient(cfg, platform, consent);
 }

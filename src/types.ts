@@ -27,6 +27,16 @@ export interface CookieConfig {
   maxBytes?: number;
 }
 
+export interface ConsentConfig {
+  /**
+   * `'auto'` (default): read the page's TCF v2 CMP, GPP CMP and Global Privacy Control;
+   * `'in'`: granted; `'pending'`: hold everything until `setConsent('in')`; `'out'`: denied.
+   */
+  mode?: 'auto' | 'in' | 'pending' | 'out';
+  /** Your IAB TCF vendor id: with TCF, device storage then also needs this vendor's consent. */
+  vendorId?: number;
+}
+
 export interface SegtagConfig {
   /** The decisioning server's real-time call URL (absolute, or a path on this origin). */
   endpoint: string;
@@ -37,6 +47,7 @@ export interface SegtagConfig {
   cookie?: CookieConfig;
   /** Log warnings and rejected commands to the console. */
   debug?: boolean;
+  consent?: ConsentConfig;
 }
 
 export interface Segtag {
@@ -56,5 +67,7 @@ export interface Segtag {
   ready(ms?: number): Promise<Targeting>;
   /** Called with the new targeting whenever the segments change. Returns unsubscribe. */
   onSegments(listener: (targeting: Targeting) => void): () => void;
+  /** Overrides every automatic consent signal: `'out'` deletes segtag's cookies and stops it. */
+  setConsent(choice: 'in' | 'out'): void;
   destroy(): void;
 }

@@ -14,12 +14,19 @@ describe('resolveConfig', () => {
       domain: 'auto',
       maxBytes: 3000,
       debug: false,
+      consent: 'auto',
+      vendorId: 0,
     });
   });
 
   it('accepts a same-origin path and explicit cookie settings', () => {
     const r = resolveConfig({ endpoint: '/v1/rtc', site: 's', cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 } });
     expect(r).toMatchObject({ endpoint: '/v1/rtc', name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 });
+  });
+
+  it('accepts every consent mode and a TCF vendor id', () => {
+    for (const mode of ['auto', 'in', 'pending', 'out'] as const)
+      expect(resolveConfig({ ...base, consent: { mode, vendorId: 755 } })).toMatchObject({ consent: mode, vendorId: 755 });
   });
 
   it.each([
@@ -36,6 +43,12 @@ describe('resolveConfig', () => {
     [{ ...base, cookie: { days: 401 } }, /cookie.days/],
     [{ ...base, cookie: { domain: 'a;b' } }, /cookie.domain/],
     [{ ...base, cookie: { maxBytes: 5000 } }, /cookie.maxBytes/],
+    [{ ...base, consent: 'out' }, /consent must be/],
+    [{ ...base, consent: null }, /consent/],
+    [{ ...base, consent: { mode: 'granted' } }, /consent must be .*'auto' \| 'in' \| 'pending' \| 'out'/],
+    [{ ...base, consent: { vendorId: 1.5 } }, /consent.*vendorId/],
+    [{ ...base, consent: { vendorId: 70000 } }, /consent.*vendorId/],
+    [{ ...base, consent: { vendorId: '755' } }, /consent.*vendorId/],
   ])('rejects %j with a TypeError naming the problem', (config, problem) => {
     expect(() => resolveConfig(config as any)).toThrow(TypeError);
     expect(() => resolveConfig(config as any)).toThrow(problem);

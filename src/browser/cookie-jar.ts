@@ -32,7 +32,7 @@ function probeDomain(hostname: string, secure: boolean): string | undefined {
  */
 export function createCookieJar(domainSetting: string, hostname: string, secure: boolean): CookieJar {
   let domain: string | undefined | null = domainSetting == 'auto' ? null : domainSetting;
-  const attributes = () => {
+  const attributes = (explicit?: string) => {
     if (domain === null) {
       try {
         domain = probeDomain(hostname, secure);
@@ -40,7 +40,7 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         domain = undefined;
       }
     }
-    return { path: '/', domain, secure, sameSite: 'Lax' as const };
+    return { path: '/', domain: explicit || domain, secure, sameSite: 'Lax' as const };
   };
   return {
     get(name) {
@@ -48,14 +48,14 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         return Cookies.get(name);
       } catch {}
     },
-    set(name, value, days) {
+    set(name, value, days, d) {
       try {
-        Cookies.set(name, value, { ...attributes(), expires: days });
+        Cookies.set(name, value, { ...attributes(d), expires: days });
       } catch {}
     },
-    remove(name) {
+    remove(name, d) {
       try {
-        Cookies.remove(name, attributes());
+        Cookies.remove(name, attributes(d));
       } catch {}
     },
     encode: (value) => Cookies.converter.write(value, ''),

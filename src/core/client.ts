@@ -3,6 +3,7 @@ import { parseResponse } from '../protocol/parse-response';
 import { UID } from '../protocol/patterns';
 import type { CallResult, Segtag, Targeting } from '../types';
 import type { ResolvedConfig } from './config';
+import { createConsent, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
@@ -15,7 +16,7 @@ const UID_DAYS = 400;
  * The real-time call loop: events out, segments in, segment cookie written.
  * Browser-free: everything it touches comes in through `platform`.
  */
-export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
+export function createClient(cfg: ResolvedConfig, platform: Platform, consent: Consent = createConsent('in')): Segtag {
   const { cookies } = platform;
   const listeners = new Set<(t: Targeting) => void>();
   let ids: DeclaredIds | undefined;
@@ -27,6 +28,8 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
   const warn = (m: string) => cfg.debug && console.warn('segtag:', m);
 
   const getSegments = () => {
+    // Without consent nothing is read, and segments from before a withdrawal are gone.
+    if (consent.state() != GRANTED) return [];
     const stored = cookies.get(cfg.name);
     return stored == null ? memory.slice() : parseSegments(stored, cfg.key);
   };
@@ -67,10 +70,15 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
 
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
     let error: string | undefined = 'destroyed';
-    if (!destroyed) {
-      const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
-      if (name) event.name = name;
-      const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events: [event] };
+    const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
+    if (name) event.name = name;
+    // Held in memory while consent is unknown (never stored), dropped when denied; the
+    // request is built once granted, so it reads the visitor id and carries the consent.
+    if (!destroyed && !(await consent.wait())) {
+      error = 'no consent';
+      answered();
+    } else if (!destroyed) {
+      const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), consent: consent.wire, events: [event] };
       if (ids) request.ids = ids;
       try {
         const { status, body } = await platform.post(cfg.endpoint, JSON.stringify(request), cfg.timeout);
@@ -111,6 +119,10 @@ export function createClient(cfg: ResolvedConfig, platform: Platform): Segtag {
         const timer = setTimeout(done, ms);
         firstAnswer.then(done);
       });
+    },
+    setConsent(choice) {
+      check(choice == 'in' || choice == 'out', "setConsent() needs 'in' or 'out'");
+      consent.set(choice);
     },
     onSegments(listener) {
       check(typeof listener == 'function', 'onSegments() needs a function');

@@ -1,4 +1,5 @@
 import type { SegtagConfig } from '../types';
+import type { ConsentMode } from './consent';
 import { check } from './fail';
 
 export interface ResolvedConfig {
@@ -11,6 +12,9 @@ export interface ResolvedConfig {
   domain: string;
   maxBytes: number;
   debug: boolean;
+  consent: ConsentMode;
+  /** 0: none. */
+  vendorId: number;
 }
 
 const isNum = (x: unknown, min: number, max: number): x is number =>
@@ -19,7 +23,7 @@ const isNum = (x: unknown, min: number, max: number): x is number =>
 /** Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem. */
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config must be an object');
-  const { endpoint, site, timeout = 2000, cookie = {}, debug = false } = config;
+  const { endpoint, site, timeout = 2000, cookie = {}, debug = false, consent = {} } = config;
   const { name = 'segtag', key = 'seg', days = 30, domain = 'auto', maxBytes = 3000 } = cookie;
   check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint must be an http(s) URL or a path');
   check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site must be 1-64 of [A-Za-z0-9_.:-]');
@@ -29,5 +33,11 @@ export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(isNum(days, 0.001, 400), 'cookie.days must be in (0, 400]');
   check(typeof domain == 'string' && /^(auto|\.?[a-z0-9.-]+)$/i.test(domain), "cookie.domain must be 'auto' or a domain");
   check(isNum(maxBytes, 64, 4096), 'cookie.maxBytes must be 64-4096');
-  return { endpoint, site, timeout, name, key, days, domain, maxBytes, debug: !!debug };
+  const { mode = 'auto', vendorId = 0 } = Object(consent);
+  // `consent: 'out'` must not silently mean 'auto'.
+  check(
+    consent && typeof consent == 'object' && /^(auto|in|pending|out)$/.test(mode) && isNum(vendorId, 0, 65535) && vendorId % 1 == 0,
+    "consent must be { mode?: 'auto' | 'in' | 'pending' | 'out', vendorId?: integer 1-65535 }",
+  );
+  return { endpoint, site, timeout, name, key, days, domain, maxBytes, debug: !!debug, consent: mode, vendorId };
 }

@@ -4,9 +4,10 @@
  */
 export interface CookieJar {
   get(name: string): string | undefined;
-  /** Writes with path=/, SameSite=Lax, Secure on https and the resolved domain. */
-  set(name: string, value: string, days: number): void;
-  remove(name: string): void;
+  /** Writes with path=/, SameSite=Lax, Secure on https and `domain`, else the resolved domain. */
+  set(name: string, value: string, days: number, domain?: string): void;
+  /** Deletes with the same attributes it was written with (same `domain`). */
+  remove(name: string, domain?: string): void;
   /** The value as the jar will store it, to measure cookie size. */
   encode(value: string): string;
 }
