@@ -57,7 +57,7 @@ export interface Segtag {
   track(name: string, signals?: Signals): Promise<CallResult>;
   /** Declared ids sent with later calls (never written to cookies). */
   identify(ids: DeclaredIds): void;
-  /** Segments known now: from the cookie, else from memory. */
+  /** Segments known now: from the cookie, else from memory; none without consent. */
   getSegments(): string[];
   getTargeting(): Targeting;
   /**

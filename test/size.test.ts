@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
  * The script tag's budget grows with features but never above 5120 bytes.
  */
 export const BUDGETS = {
-  'dist/segtag.min.js': 4096,
+  // Consent (TCF, GPP, GPC readers and the gate) took it from 3601 to about 4550.
+  'dist/segtag.min.js': 4608,
   'src/stub.js': 200,
 };
 

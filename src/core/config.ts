@@ -37,7 +37,7 @@ export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   // `consent: 'out'` must not silently mean 'auto'.
   check(
     consent && typeof consent == 'object' && /^(auto|in|pending|out)$/.test(mode) && isNum(vendorId, 0, 65535) && vendorId % 1 == 0,
-    "consent must be { mode?: 'auto' | 'in' | 'pending' | 'out', vendorId?: integer 1-65535 }",
+    'consent must be { mode: auto|in|pending|out, vendorId: 1-65535 }',
   );
   return { endpoint, site, timeout, name, key, days, domain, maxBytes, debug: !!debug, consent: mode, vendorId };
 }

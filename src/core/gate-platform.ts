@@ -17,11 +17,12 @@ interface Optional {
  */
 export function gatePlatform<P extends Platform & Optional>(p: P, consent: Consent, own: string[]): P {
   const { cookies, storage, post } = p;
-  // Deletions to run on denial, keyed so that each write is recorded once.
+  // Deletions to run on denial, keyed so that each write is recorded once (cookie keys
+  // hold a ';', which no cookie name has; segtag's storage keys have none).
   const undo: Record<string, () => void> = {};
   const cookie = (name: string, _value?: string, _days?: number, domain?: string) =>
-    (undo['c;' + name + ';' + domain] = () => void (cookies.get(name) != null && cookies.remove(name, domain)));
-  const key = (k: string) => (undo['s;' + k] = () => storage!.remove(k));
+    (undo[name + ';' + domain] = () => void (cookies.get(name) != null && cookies.remove(name, domain)));
+  const key = (k: string) => (undo[k] = () => storage!.remove(k));
   // Denied is 0: the only falsy state.
   const wipe = (s: number) => s || Object.values(undo).forEach((f) => f());
   own.forEach((n) => cookie(n));
@@ -32,11 +33,17 @@ export function gatePlatform<P extends Platform & Optional>(p: P, consent: Conse
     (o: any, m: string, denied?: unknown, record?: (...a: any[]) => void) =>
     (...a: any[]) =>
       consent.state() == GRANTED ? (record?.(...a), o[m](...a)) : denied;
+  const wrap = (o: any, none: null | undefined, record: (...a: any[]) => void) => ({
+    ...o,
+    get: gate(o, 'get', none),
+    set: gate(o, 'set', 0, record),
+    remove: gate(o, 'remove'),
+  });
   return {
     ...p,
-    cookies: { ...cookies, get: gate(cookies, 'get'), set: gate(cookies, 'set', 0, cookie), remove: gate(cookies, 'remove') },
+    cookies: wrap(cookies, undefined, cookie),
     post: (...a) => consent.wait().then((y) => (y ? post(...a) : Promise.reject(Error('no consent')))),
-    ...(storage && { storage: { get: gate(storage, 'get', null), set: gate(storage, 'set', 0, key), remove: gate(storage, 'remove') } }),
+    ...(storage && { storage: wrap(storage, null, key) }),
     ...(p.fire && { fire: gate(p, 'fire', Promise.resolve(false)) }),
   };
 }
