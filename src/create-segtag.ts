@@ -1,8 +1,11 @@
 import { createBrowserPlatform } from './browser/platform';
-import { createClient } from './core/client';
+import { readConsentSignals } from './browser/consent-signals';
+import { createClient, UID_COOKIE } from './core/client';
 import { resolveConfig } from './core/config';
 import { check } from './core/fail';
 import { features } from './features';
+import { createConsent } from './core/consent';
+import { gatePlatform } from './core/gate-platform';
 import type { Segtag, SegtagConfig } from './types';
 
 /**
@@ -13,6 +16,9 @@ export function createSegtag(config: SegtagConfig): Segtag {
   const cfg = resolveConfig(config);
   const codec = cfg.protocol == 'dcs' ? features.dcs : features.v1;
   check(cfg.protocol == 'v1' || codec, "protocol must be 'v1' or 'dcs' (dcs: segtag-aam.min.js)");
-  const platform = createBrowserPlatform(cfg.domain);
-  return createClient(cfg, platform, codec, features.destinations?.(cfg, platform));
+  const consent = createConsent(cfg.consent);
+  const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, [cfg.name, UID_COOKIE]);
+  // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
+  if (cfg.consent == 'auto') readConsentSignals(consent, cfg.vendorId);
+  return createClient(cfg, platform, codec, features.destinations?.(cfg, platform), consent);
 }

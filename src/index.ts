@@ -5,4 +5,4 @@ export { applyGpt, type GoogletagLike, type GptOptions, type GptTargetable } fro
 export { gamTargeting } from './integrations/gam-rules';
 export { applyPrebid, toOrtb2, type Ortb2Fragment, type Ortb2Options, type OrtbData, type PbjsLike, type PrebidOptions } from './integrations/prebid';
 export { toAdServerParams, type AdServerOptions, type AdServerStyle } from './integrations/ad-server';
-export type { CallResult, DestinationOutcome, CookieConfig, Segtag, SegtagConfig, Targeting, DeclaredIds, Signals, SignalValue } from './types';
+export type { CallResult, ConsentConfig, DestinationOutcome, CookieConfig, Segtag, SegtagConfig, Targeting, DeclaredIds, Signals, SignalValue } from './types';

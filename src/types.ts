@@ -40,6 +40,16 @@ export interface CookieConfig {
   maxBytes?: number;
 }
 
+export interface ConsentConfig {
+  /**
+   * `'auto'` (default): read the page's TCF v2 CMP, GPP CMP and Global Privacy Control;
+   * `'in'`: granted; `'pending'`: hold everything until `setConsent('in')`; `'out'`: denied.
+   */
+  mode?: 'auto' | 'in' | 'pending' | 'out';
+  /** Your IAB TCF vendor id: with TCF, device storage then also needs this vendor's consent. */
+  vendorId?: number;
+}
+
 export interface SegtagConfig {
   /** The decisioning server's real-time call URL (absolute, or a path on this origin). */
   endpoint: string;
@@ -65,6 +75,7 @@ export interface SegtagConfig {
    * format; only in the npm build and `segtag-aam.min.js`.
    */
   protocol?: 'v1' | 'dcs';
+  consent?: ConsentConfig;
 }
 
 /** What happened to one destination of an answer. */
@@ -88,7 +99,7 @@ export interface Segtag {
   track(name: string, signals?: Signals): Promise<CallResult>;
   /** Declared ids sent with later calls (never written to cookies). */
   identify(ids: DeclaredIds): void;
-  /** Segments known now: from the cookie, else from memory. */
+  /** Segments known now: from the cookie, else from memory; none without consent. */
   getSegments(): string[];
   getTargeting(): Targeting;
   /**
@@ -100,5 +111,7 @@ export interface Segtag {
   onSegments(listener: (targeting: Targeting) => void): () => void;
   /** Called with the outcome of every pixel sync and cookie destination. Returns unsubscribe. */
   onDestinations(listener: (outcome: DestinationOutcome) => void): () => void;
+  /** Overrides every automatic consent signal: `'out'` deletes segtag's cookies and stops it. */
+  setConsent(choice: 'in' | 'out'): void;
   destroy(): void;
 }

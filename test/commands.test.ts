@@ -28,6 +28,7 @@ describe('command runner', () => {
     await vi.waitFor(() => expect(settled).toHaveLength(3));
     expect(settled).toEqual(['init', 'page', 'track']);
     // Raised in one task, the two events share one call.
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
     expect(sent.map((r) => r.events.map((e: { type: string }) => e.type))).toEqual([['page', 'track']]);
   });
 

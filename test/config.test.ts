@@ -20,6 +20,8 @@ describe('resolveConfig', () => {
       debug: false,
       cookieDestinations: [],
       protocol: 'v1',
+      consent: 'auto',
+      vendorId: 0,
     });
   });
 
@@ -41,6 +43,11 @@ describe('resolveConfig', () => {
     const r = resolveConfig({ ...base, cookieDestinations: list, protocol: 'dcs' });
     list.push('late');
     expect(r).toMatchObject({ cookieDestinations: ['aam', 'partner_1'], protocol: 'dcs' });
+  });
+
+  it('accepts every consent mode and a TCF vendor id', () => {
+    for (const mode of ['auto', 'in', 'pending', 'out'] as const)
+      expect(resolveConfig({ ...base, consent: { mode, vendorId: 755 } })).toMatchObject({ consent: mode, vendorId: 755 });
   });
 
   it.each([
@@ -74,6 +81,12 @@ describe('resolveConfig', () => {
     [{ ...base, cookieDestinations: ['segtag'] }, /cookieDestinations/],
     [{ ...base, cookieDestinations: ['segtag_uid'] }, /cookieDestinations/],
     [{ ...base, cookie: { name: 'aam' }, cookieDestinations: ['aam'] }, /cookieDestinations/],
+    [{ ...base, consent: 'out' }, /consent must be/],
+    [{ ...base, consent: null }, /consent/],
+    [{ ...base, consent: { mode: 'granted' } }, /consent must be \{ mode: auto\|in\|pending\|out/],
+    [{ ...base, consent: { vendorId: 1.5 } }, /consent.*vendorId/],
+    [{ ...base, consent: { vendorId: 70000 } }, /consent.*vendorId/],
+    [{ ...base, consent: { vendorId: '755' } }, /consent.*vendorId/],
   ])('rejects %j with a TypeError naming the problem', (config, problem) => {
     expect(() => resolveConfig(config as any)).toThrow(TypeError);
     expect(() => resolveConfig(config as any)).toThrow(problem);

@@ -34,7 +34,7 @@ function probeDomain(hostname: string, secure: boolean): string | undefined {
  */
 export function createCookieJar(domainSetting: string, hostname: string, secure: boolean): CookieJar {
   let domain: string | undefined | null = domainSetting == 'auto' ? null : domainSetting;
-  const attributes = () => {
+  const attributes = (explicit?: string) => {
     if (domain === null) {
       try {
         domain = probeDomain(hostname, secure);
@@ -42,7 +42,7 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         domain = undefined;
       }
     }
-    return { path: '/', domain, secure, sameSite: 'Lax' as const };
+    return { path: '/', domain: explicit || domain, secure, sameSite: 'Lax' as const };
   };
   return {
     get(name) {
@@ -58,9 +58,9 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         Cookies.set(name, value, { ...a, expires: days });
       } catch {}
     },
-    remove(name) {
+    remove(name, d) {
       try {
-        Cookies.remove(name, attributes());
+        Cookies.remove(name, attributes(d));
       } catch {}
     },
     encode: (value) => Cookies.converter.write(value, ''),

@@ -3,6 +3,7 @@ import { jsonCodec, type Codec } from '../protocol/codec';
 import { UID } from '../protocol/patterns';
 import type { CallResult, Segtag, Targeting } from '../types';
 import type { ResolvedConfig } from './config';
+import { createConsent, DENIED, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
@@ -25,6 +26,7 @@ export function createClient(
   platform: Platform,
   codec: Codec = jsonCodec,
   destinations?: Destinations,
+  consent: Consent = createConsent('in'),
 ): Segtag {
   const { cookies } = platform;
   const listeners = new Set<(t: Targeting) => void>();
@@ -37,6 +39,8 @@ export function createClient(
   const warn = (m: string) => cfg.debug && console.warn('segtag:', m);
 
   const getSegments = () => {
+    // Without consent nothing is read, and segments from before a withdrawal are gone.
+    if (consent.state() != GRANTED) return [];
     const stored = cookies.get(cfg.name);
     return stored == null ? memory.slice() : parseSegments(stored, cfg);
   };
@@ -77,7 +81,11 @@ export function createClient(
 
   /** One call: the request for `events`, the answer validated and applied. Never rejects. */
   async function deliver(events: WireEvent[], flush?: boolean): Promise<Delivered> {
-    const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), events };
+    // Held while consent is unknown (the queue keeps events in memory: storage is gated);
+    // the request is built once granted, so it reads the visitor's id and carries the
+    // consent. Denied: a refusal the queue does not retry (the events are dropped).
+    if (!(await consent.wait())) return { error: 'no consent', status: 451 };
+    const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), consent: consent.wire, events };
     if (ids) request.ids = ids;
     let error: string | undefined;
     try {
@@ -108,8 +116,8 @@ export function createClient(
 
   /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
-    let error: string | undefined = 'destroyed';
-    if (!destroyed) {
+    let error: string | undefined = destroyed ? 'destroyed' : consent.state() == DENIED ? 'no consent' : undefined;
+    if (!error) {
       const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
       if (name) event.name = name;
       if (type == 'page') lastPage = event.url.split('#')[0];
@@ -152,6 +160,10 @@ export function createClient(
         const timer = setTimeout(done, ms);
         firstAnswer.then(done);
       });
+    },
+    setConsent(choice) {
+      check(choice == 'in' || choice == 'out', "setConsent() needs 'in' or 'out'");
+      consent.set(choice);
     },
     onSegments(listener) {
       check(typeof listener == 'function', 'onSegments() needs a function');

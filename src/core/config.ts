@@ -1,5 +1,6 @@
 import type { CookieConfig, SegtagConfig } from '../types';
 import type { SegmentFormat } from './segment-cookie';
+import type { ConsentMode } from './consent';
 import { check } from './fail';
 
 export interface ResolvedCookie extends SegmentFormat {
@@ -19,6 +20,9 @@ export interface ResolvedConfig extends ResolvedCookie {
   cookieDestinations: string[];
   /** `'dcs'`: Audience Manager's /event format, through an injected codec (checked by createSegtag). */
   protocol: string;
+  consent: ConsentMode;
+  /** 0: none. */
+  vendorId: number;
 }
 
 const isNum = (x: unknown, min: number, max: number): x is number =>
@@ -45,7 +49,7 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
 /** Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem. */
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config must be an object');
-  const { endpoint, site, timeout = 2000, cookie, autoPage, debug = false, cookieDestinations = [], protocol = 'v1' } = config;
+  const { endpoint, site, timeout = 2000, cookie, autoPage, debug = false, cookieDestinations = [], protocol = 'v1', consent = {} } = config;
   check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint must be an http(s) URL or a path');
   check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site must be 1-64 of [A-Za-z0-9_.:-]');
   check(isNum(timeout, 1, 60000), 'timeout must be 1-60000 ms');
@@ -55,5 +59,14 @@ export function resolveConfig(config: SegtagConfig): ResolvedConfig {
       cookieDestinations.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != resolved.name && n != 'segtag_uid'),
     "cookieDestinations must be names of [A-Za-z0-9_-], not segtag's own",
   );
-  return { endpoint, site, timeout, ...resolved, autoPage: !!autoPage, debug: !!debug, cookieDestinations: cookieDestinations.slice(), protocol };
+  const { mode = 'auto', vendorId = 0 } = Object(consent);
+  // `consent: 'out'` must not silently mean 'auto'.
+  check(
+    consent && typeof consent == 'object' && /^(auto|in|pending|out)$/.test(mode) && isNum(vendorId, 0, 65535) && vendorId % 1 == 0,
+    'consent must be { mode: auto|in|pending|out, vendorId: 1-65535 }',
+  );
+  return {
+    endpoint, site, timeout, ...resolved, autoPage: !!autoPage, debug: !!debug,
+    cookieDestinations: cookieDestinations.slice(), protocol, consent: mode, vendorId,
+  };
 }

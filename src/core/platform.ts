@@ -10,7 +10,8 @@ export interface CookieJar {
    * dot and case aside) and returns false without writing otherwise.
    */
   set(name: string, value: string, days: number, domain?: string): boolean | void;
-  remove(name: string): void;
+  /** Deletes with the same attributes it was written with (same `domain`). */
+  remove(name: string, domain?: string): void;
   /** The value as the jar will store it, to measure cookie size. */
   encode(value: string): string;
 }

@@ -26,11 +26,29 @@ export interface WireEvent {
   signals: Signals;
 }
 
+/**
+ * The visitor's consent signals as read on the page, so the server can apply its own
+ * rules. Only present fields were signalled. Never stored by the SDK.
+ */
+export interface WireConsent {
+  /** TCF `gdprApplies`. */
+  gdpr?: boolean;
+  /** The IAB TCF v2 TC string (when GDPR applies). */
+  tcf?: string;
+  /** The IAB GPP string. */
+  gpp?: string;
+  /** GPP applicable section ids, comma-separated (`"7"`, `"7,8"`), as in the `gpp_sid` URL macro. */
+  gppSid?: string;
+  /** `true` when the browser sends Global Privacy Control. */
+  gpc?: boolean;
+}
+
 export interface CallRequest {
   v: 1;
   site: string;
   uid: string;
   ids?: DeclaredIds;
+  consent?: WireConsent;
   events: WireEvent[];
 }
 

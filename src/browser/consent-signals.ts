@@ -1,0 +1,65 @@
+import { DENIED, GRANTED, UNKNOWN, type Consent, type ConsentState } from '../core/consent';
+import type { WireConsent } from '../protocol/types';
+
+/** TC and GPP strings are base64url segments joined by '.' and '~' (section ids by ','); nothing else is sent. */
+const str = (s: unknown) => (typeof s == 'string' && /^[\w.~,-]{1,4096}$/.test(s) ? s : undefined);
+
+/**
+ * Feeds the page's consent signals into `consent` ('auto' mode):
+ * - Global Privacy Control: `navigator.globalPrivacyControl === true` opts out.
+ * - IAB TCF v2 (`__tcfapi`): when GDPR applies, device storage needs purpose 1 and, with
+ *   `vendorId` (0: none), that vendor's consent; unknown while the CMP's UI is shown
+ *   ('cmpuishown'), decided on 'tcloaded' or 'useractioncomplete'.
+ * - IAB GPP 1.1 (`__gpp`): an opt-out of sale, sharing or targeted advertising in any US
+ *   section (national or state) opts out; unknown until the signal status is 'ready'.
+ * A CMP present on the page keeps consent unknown until it answers, however late.
+ */
+export function readConsentSignals(consent: Consent, vendorId: number) {
+  const w = window as any;
+  if (navigator.globalPrivacyControl === true) consent.report('gpc', DENIED, { gpc: true });
+  const listen = (source: string, judge: (data: any) => [ConsentState, WireConsent] | false, ...args: unknown[]) => {
+    const api = w['__' + source];
+    // A CMP that throws, or answers with data we cannot read, leaves consent unknown.
+    try {
+      if (typeof api == 'function') {
+        consent.report(source, UNKNOWN);
+        api('addEventListener', ...args, (data: any, ok: boolean) => {
+          try {
+            const verdict = ok && judge(data);
+            if (verdict) consent.report(source, ...verdict);
+          } catch {}
+        });
+      }
+    } catch {}
+  };
+  listen(
+    'tcfapi',
+    (d) => {
+      const applies = d.gdprApplies !== false;
+      return (
+        (!applies || d.eventStatus != 'cmpuishown') && [
+          !applies || (d.purpose.consents[1] && (!vendorId || d.vendor.consents[vendorId])) ? GRANTED : DENIED,
+          { gdpr: applies, tcf: str(d.tcString) },
+        ]
+      );
+    },
+    2,
+  );
+  // SaleOptOut, SharingOptOut, TargetedAdvertisingOptOut = 1 (usnat and the state sections),
+  // or OptOutSale = 'Y' (uspv1, the US Privacy string's letters): the visitor opted out.
+  listen(
+    'gpp',
+    ({ pingData: p }) =>
+      p.signalStatus == 'ready' && [
+        /OptOut":1|OptOutSale":"Y/.test(JSON.stringify(p.parsedSections)) ? DENIED : GRANTED,
+        { gpp: str(p.gppString), gppSid: str(p.applicableSections?.join()) },
+      ],
+  );
+}
+
+declare global {
+  interface Navigator {
+    /** Global Privacy Control (not yet in TypeScript's DOM types). */
+    globalPrivacyControl?: boolean;
+  }
+}
