@@ -44,7 +44,7 @@ test('the stand-in enforces GPT rules: a 21-character key, a 41-character value 
   expect(g.targeting).toEqual({ seg: ['ok'] });
 });
 
-test('script tag: segtag("gpt", 300, { refresh: true }) sends the first ad request with the segments, minus a 41-character id', async ({ page }) => {
+test('script tag: segtag("gpt", 2000, { refresh: true }) sends the first ad request with the segments, minus a 41-character id', async ({ page }) => {
   const long = 'x'.repeat(41); // a valid segment id (up to 64), too long for GAM
   site.route('/rtc', (_req, _b, res) => answer(res, 200, JSON.stringify({ segments: ['1001', long, '1004'] })));
   const url = site.page(
@@ -54,7 +54,7 @@ test('script tag: segtag("gpt", 300, { refresh: true }) sends the first ad reque
     <script>
       segtag('init', { endpoint: '/rtc', site: 'pub', debug: true });
       segtag('page');
-      window.done = segtag('gpt', 300, { refresh: true });
+      window.done = segtag('gpt', 2000, { refresh: true });
     </script>
     ${GPT_STANDIN}`,
   );
