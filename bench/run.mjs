@@ -42,7 +42,8 @@ for (const p of selected) if (!PARTS[p]) throw new Error(`--parts: unknown part 
 if (![SCRIPT_TAG, STUB, SERVER_CLI].every(existsSync)) {
   console.error('bench: dist/ is incomplete, running npm run build');
   try {
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    // Build output goes to stderr: stdout carries only the tables.
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
   } catch {
     // A server that does not build yet must not stop the browser parts; part 5 reports it.
     if (![SCRIPT_TAG, STUB].every(existsSync)) throw new Error('bench: the build did not produce dist/segtag.min.js');

@@ -6,9 +6,27 @@ import { readFileSync } from 'node:fs';
 import { STUB } from './paths.mjs';
 
 /** Runs first on every page: records long tasks and when the candidate said it was done. */
-const HARNESS = `window.__b={longTasks:[],done:false};
+const HARNESS = `window.__b={longTasks:[],done:false};__b.finished=new Promise(function(r){__b.finish=r});
 try{new PerformanceObserver(function(l){l.getEntries().forEach(function(e){__b.longTasks.push([Math.round(e.startTime),Math.round(e.duration)])})}).observe({type:'longtask',buffered:true})}catch(e){__b.noLongTaskApi=true}
-window.__done=function(ok,detail){if(!__b.done){__b.done=true;__b.ok=ok;__b.detail=detail;__b.t=performance.now()}};`;
+window.__done=function(ok,detail){if(!__b.done){__b.done=true;__b.ok=ok;__b.detail=detail;__b.t=performance.now();__b.finish()}};`;
+
+/**
+ * Waits for the candidate's `__done` with one pending evaluate rather than polling: polls would
+ * run script in the page and add to its ScriptDuration.
+ */
+export async function waitDone(page, timeoutMs = 30_000) {
+  let timer;
+  const finished = page.evaluate(() => window.__b.finished);
+  finished.catch(() => {});
+  try {
+    await Promise.race([
+      finished,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`not done after ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export const stubSnippet = () => `<script>${readFileSync(STUB, 'utf8').trim()}</script>`;
 

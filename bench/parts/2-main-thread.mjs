@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import { SCRIPT_TAG } from '../lib/paths.mjs';
 import { peerDir, peerScript, peerVersion } from '../lib/peers.mjs';
 import { isLoopbackUrl } from '../lib/browser.mjs';
-import { page, readHarness, stubSnippet } from '../lib/pages.mjs';
+import { page, readHarness, stubSnippet, waitDone } from '../lib/pages.mjs';
 import { answerRtc, startSite } from '../lib/site.mjs';
 import { fmt, median, ratio, rotated, verdict } from '../lib/stats.mjs';
 import { markdownTable } from '../lib/table.mjs';
@@ -168,7 +168,7 @@ async function sample(browser, url, cand) {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
     await page.goto(url, { waitUntil: 'load' });
-    await page.waitForFunction(() => window.__b?.done, null, { timeout: 30_000, polling: 100 });
+    await waitDone(page);
     await page.waitForTimeout(SETTLE_MS);
     const { metrics } = await cdp.send('Performance.getMetrics');
     const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
