@@ -71,11 +71,14 @@ export function createS2s(options: S2sOptions): S2s {
   /** One run per destination at a time: a second request waits for the first and runs after it. */
   const exclusive = <T>(id: string, step: () => Promise<T>): Promise<T> => {
     const before = running.get(id) ?? Promise.resolve();
-    const mine = before.catch(() => {}).then(step);
-    const tracked = mine.finally(() => {
+    const mine = before.then(step);
+    const tracked: Promise<void> = mine.then(
+      () => {},
+      () => {},
+    ).finally(() => {
       if (running.get(id) === tracked) running.delete(id);
     });
-    running.set(id, tracked.catch(() => {}));
+    running.set(id, tracked);
     return mine;
   };
 
