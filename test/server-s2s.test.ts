@@ -263,7 +263,7 @@ describe('batch server-to-server files', () => {
     expect(i1.file).toMatch(/\.ndjson\.gz$/);
     expect(f2.period.from).toBe(f1.period.to);
     expect(i2.period.from).toBe(i1.period.to);
-    expect(i2.outbox.afterSeq).toBe(i1.outbox.toSeq);
+    expect(i2.outbox!.afterSeq).toBe(i1.outbox!.toSeq);
 
     const csvRows = (text: string) => {
       const [header, ...lines] = text.trimEnd().split('\n');
