@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseStoreSpec, type StoreSpec } from '../stores/open';
 
 export const USAGE = `usage: segtag-server [options]     (in the repository: npm start -- [options])
+       segtag-server s2s run|retry DEST [options]   (server-to-server jobs; s2s --help)
 
 Runs the segtag decisioning server: POST /v1/rtc (segtag SDK), GET|POST /event (Audience
 Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at /.
@@ -25,6 +26,9 @@ Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at
   --log-level LEVEL     JSON logs on stdout: fatal, error, warn, info (default), debug, silent
   --quiet               the same as --log-level warn (no line per request)
   --help                show this help
+
+Server-to-server destinations in the rules file are delivered by the server while it runs
+(docs/server-to-server.md).
 
 Stops cleanly on SIGTERM or SIGINT. Environment: SEGTAG_ROOT overrides the package root (where
 dist/, examples/ and node_modules/ are found).`;
