@@ -35,6 +35,7 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
       rootDir: repoRoot(),
       corsOrigin: options.corsOrigin,
       logger: { level: options.logLevel },
+      s2s: options.s2s,
     });
     ({ url } = await app.listen(options.port, options.host));
   } catch (e) {

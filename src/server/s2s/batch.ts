@@ -153,13 +153,18 @@ export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise
     if (dest.format == 'csv') await emit(csvHeader(dest.mode));
     let chunk = '';
     if (dest.mode == 'full') {
-      let after = '';
-      for (;;) {
+      let cursor: string | undefined = '';
+      let exported: Set<string> | undefined; // only for stores whose pages can repeat a visitor
+      while (cursor !== undefined) {
         if (deps.signal?.aborted) throw new Error('stopped');
-        const page = await outbox.segmentsPage(after, PAGE);
-        if (!page.length) break;
-        after = page[page.length - 1].uid;
-        for (const p of page) {
+        const page = await outbox.segmentsPage(cursor, PAGE);
+        cursor = page.next;
+        if (page.mayRepeat) exported ??= new Set();
+        for (const p of page.rows) {
+          if (exported) {
+            if (exported.has(p.uid)) continue;
+            exported.add(p.uid);
+          }
           const segments = p.segments.filter((s) => wants(dest.segments, s));
           if (!segments.length) continue;
           chunk += line({ uid: p.uid, segments });

@@ -41,6 +41,7 @@ export function createS2s(options: S2sOptions): S2s {
   const lastFlush = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
+  let lastMeasure = -Infinity;
 
   const realtimeDeps: RealtimeDeps = {
     outbox,
@@ -130,7 +131,11 @@ export function createS2s(options: S2sOptions): S2s {
         else due = (await loadBatchState(outbox, dest, now())).next <= now();
         if (due) runOne(dest).catch(() => {});
       }
-      await measure();
+      // Gauges once a second: counting a long backlog is not free.
+      if (now() - lastMeasure >= 1000) {
+        lastMeasure = now();
+        await measure();
+      }
     } catch (e) {
       log?.error({ err: e }, 's2s scheduler tick failed');
     } finally {

@@ -73,14 +73,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     async removeDeadLetter(destination, id) {
       dead.delete(deadKey(destination, id));
     },
-    async segmentsPage(afterUid, limit) {
+    async segmentsPage(cursor, limit) {
       const out: { uid: string; segments: string[] }[] = [];
-      for (const uid of [...rows.keys()].filter((u) => u > afterUid).sort()) {
+      const uids = [...rows.keys()].filter((u) => u > cursor).sort().slice(0, limit);
+      for (const uid of uids) {
         const p = read(uid);
-        if (p?.segments.length) out.push({ uid, segments: [...p.segments] });
-        if (out.length >= limit) break;
+        if (p) out.push({ uid, segments: [...p.segments] });
       }
-      return out;
+      return { rows: out, next: uids.length == limit ? uids[uids.length - 1] : undefined };
     },
   };
 

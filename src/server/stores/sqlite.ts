@@ -2,7 +2,7 @@
  * The embedded store: one SQLite file (better-sqlite3 12, WAL). Profiles survive restarts.
  * Each update is one `BEGIN IMMEDIATE` transaction, so it is atomic per uid even when several
  * processes open the same file (they then wait on each other's writes: for several instances,
- * Redis is the better fit). A later outbox table belongs in the same transaction.
+ * Redis is the better fit). The server-to-server outbox row is written in the same transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -170,16 +170,16 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
     async removeDeadLetter(destination, id) {
       guard(() => delDead.run(destination, id));
     },
-    async segmentsPage(afterUid, limit) {
+    async segmentsPage(cursor, limit) {
       const out: { uid: string; segments: string[] }[] = [];
       // Paged by uid rather than one long iterator: no statement stays open between pages, so
       // calls keep being answered while a long export runs.
-      const rows = guard(() => page.all(afterUid, now(), limit));
+      const rows = guard(() => page.all(cursor, now(), limit));
       for (const r of rows) {
         const segments = decodeProfile(r.data)?.segments;
         if (segments) out.push({ uid: r.uid, segments });
       }
-      return out;
+      return { rows: out, next: rows.length == limit ? rows[rows.length - 1].uid : undefined };
     },
   };
 }

@@ -35,6 +35,12 @@ export interface OutboxRow {
   at: number;
 }
 
+export interface SegmentsPage {
+  rows: { uid: string; segments: string[] }[];
+  next?: string;
+  mayRepeat?: boolean;
+}
+
 /** A message that failed every retry, kept until `segtag-server s2s retry DEST` delivers it. */
 export interface DeadLetter {
   destination: string;
@@ -65,8 +71,11 @@ export interface Outbox {
   setState(key: string, value: string, dead?: DeadLetter): Promise<void>;
   deadLetters(destination: string): Promise<DeadLetter[]>;
   removeDeadLetter(destination: string, id: string): Promise<void>;
-  /** Pages through live profiles' segments in uid order, starting after `afterUid`. */
-  segmentsPage(afterUid: string, limit: number): Promise<{ uid: string; segments: string[] }[]>;
+  /**
+   * Pages through live profiles' segments: start with cursor `''`, pass the `next` returned,
+   * stop when it is undefined. `mayRepeat`: a visitor can appear on two pages (Redis SCAN).
+   */
+  segmentsPage(cursor: string, limit: number): Promise<SegmentsPage>;
 }
 
 /**
