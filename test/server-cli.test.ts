@@ -24,13 +24,14 @@ describe('parseCliArgs', () => {
       store: { kind: 'sqlite', path: '/work/.data/segtag.db' },
       corsOrigin: '*',
       logLevel: 'info',
+      s2s: true,
       help: false,
     });
   });
 
   it('options', () => {
     const parsed = parseCliArgs(
-      ['--port', '0', '--host', '0.0.0.0', '--rules', 'r.json', '--store', 'redis://127.0.0.1:6379/2', '--cors-origin', 'https://a.example', '--cors-origin=https://b.example', '--quiet'],
+      ['--port', '0', '--host', '0.0.0.0', '--rules', 'r.json', '--store', 'redis://127.0.0.1:6379/2', '--cors-origin', 'https://a.example', '--cors-origin=https://b.example', '--quiet', '--no-s2s'],
       '/repo',
       '/work',
     );
@@ -41,6 +42,7 @@ describe('parseCliArgs', () => {
       store: { kind: 'redis', url: 'redis://127.0.0.1:6379/2' },
       corsOrigin: ['https://a.example', 'https://b.example'],
       logLevel: 'warn',
+      s2s: false,
       help: false,
     });
     expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'], '/repo')).toMatchObject({ store: { kind: 'memory' }, logLevel: 'debug' });

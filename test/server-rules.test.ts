@@ -243,6 +243,7 @@ describe('rules validation names the trait or segment and the problem', () => {
       traits: [{ id: 'pv', name: 'Page views', where: { type: 'page' } }],
       segments: [{ id: '1', name: 'One', rule: { trait: 'pv', atLeast: 1 } }],
       dcs: { cookieName: 'aam', key: 'seg' },
+      destinations: [],
     });
   });
 

@@ -18,6 +18,7 @@ import { createMetrics, metricsRoutes } from './http/metrics';
 import { rtcRoutes } from './http/rtc';
 import { staticRoutes } from './http/static';
 import { repoRoot } from './repo-root';
+import { createS2s, type S2s } from './s2s/service';
 import { createRulesSource, type ReloadResult } from './rules/source';
 import type { Rules } from './rules/types';
 import { openStore, parseStoreSpec } from './stores/open';
@@ -48,6 +49,13 @@ export interface AppOptions {
   watchRulesMs?: number;
   /** The clock (tests move it). Default Date.now. */
   now?: () => number;
+  /**
+   * Run the server-to-server scheduler (docs/server-to-server.md) when the rules have
+   * destinations. Default true; false when another process delivers for the same store.
+   */
+  s2s?: boolean;
+  /** How often the scheduler looks for due work (ms). Default 250. */
+  s2sTickMs?: number;
 }
 
 export interface App {
@@ -57,6 +65,8 @@ export interface App {
   readonly rules: Rules;
   /** The profile store, once the app has started. */
   readonly store: ProfileStore | undefined;
+  /** The server-to-server scheduler, once the app has started (absent with a store without an outbox). */
+  readonly s2s: S2s | undefined;
   /** Reads the rules file again now (as a change would); a bad file keeps the rules in force. */
   reloadRules(): ReloadResult;
   /** Opens the store and loads the routes; `listen` does it too. */
@@ -75,6 +85,7 @@ export function createApp(options: AppOptions): App {
   const ownsStore = typeof options.store != 'object';
   const storeSpec = ownsStore ? parseStoreSpec((options.store as string | undefined) ?? 'memory') : undefined;
   let store = ownsStore ? undefined : (options.store as ProfileStore);
+  let s2s: S2s | undefined;
 
   const fastify = Fastify({
     ...loggerOptions(options.logger),
@@ -108,11 +119,25 @@ export function createApp(options: AppOptions): App {
 
   fastify.addHook('onReady', async () => {
     store ??= await openStore(storeSpec!, { now });
+    if (store.outbox) {
+      s2s = createS2s({
+        outbox: store.outbox,
+        destinations: () => rules.engine.rules.destinations,
+        metrics,
+        now,
+        log: fastify.log,
+        tickMs: options.s2sTickMs,
+      });
+      if (options.s2s ?? true) s2s.start();
+    } else if (rules.engine.rules.destinations.length) {
+      fastify.log.warn(`the ${store.kind} store keeps no outbox: server-to-server destinations are not delivered`);
+    }
     const watchMs = options.watchRulesMs ?? 1000;
     if (watchMs > 0) rules.watch(watchMs, onReload);
   });
   fastify.addHook('onClose', async () => {
     rules.stop();
+    await s2s?.stop();
     if (ownsStore) await store?.close();
   });
 
@@ -152,6 +177,9 @@ export function createApp(options: AppOptions): App {
     },
     get store() {
       return store;
+    },
+    get s2s() {
+      return s2s;
     },
     async ready() {
       await fastify.ready();

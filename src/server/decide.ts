@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { WireEvent } from '../protocol/types';
 import type { Metrics } from './http/metrics';
 import { applyEvents, type Applied } from './profiles/apply';
+import { wants } from './rules/destinations';
 import type { RulesSource } from './rules/source';
 import type { Rules } from './rules/types';
 import type { ProfileStore } from './stores/types';
@@ -33,9 +34,15 @@ export function createDecider({ rules, store, metrics, now }: DeciderDeps): Deci
   return async (requestUid, events) => {
     const engine = rules.engine; // one rules version for the whole call, even across a reload
     const uid = requestUid ?? randomUUID();
+    const destinations = engine.rules.destinations;
     const applied = await store().update<Applied>(uid, (current) => {
       const a = applyEvents(engine, current, events, now());
-      return { write: { profile: a.profile, expiresAt: a.expiresAt, changes: a.changes }, result: a };
+      // Only the segments some destination maps go to the outbox (none without destinations).
+      const mapped = (s: string) => destinations.some((d) => wants(d.segments, s));
+      const deliver = destinations.length
+        ? { entered: a.changes.entered.filter(mapped), exited: a.changes.exited.filter(mapped) }
+        : undefined;
+      return { write: { profile: a.profile, expiresAt: a.expiresAt, changes: a.changes, deliver }, result: a };
     });
     metrics.events.inc({ result: 'counted' }, applied.counted);
     metrics.events.inc({ result: 'duplicate' }, applied.duplicates);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseStoreSpec, type StoreSpec } from '../stores/open';
 
 export const USAGE = `usage: segtag-server [options]     (in the repository: npm start -- [options])
+       segtag-server s2s run|retry DEST [options]   (server-to-server jobs; s2s --help)
 
 Runs the segtag decisioning server: POST /v1/rtc (segtag SDK), GET|POST /event (Audience
 Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at /.
@@ -24,7 +25,12 @@ Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at
                         several (default *: any page, as the SDK sends no credentials)
   --log-level LEVEL     JSON logs on stdout: fatal, error, warn, info (default), debug, silent
   --quiet               the same as --log-level warn (no line per request)
+  --no-s2s              do not deliver to server-to-server destinations from this process
+                        (run exactly one delivering server per store)
   --help                show this help
+
+Server-to-server destinations in the rules file are delivered by the server while it runs
+(docs/server-to-server.md).
 
 Stops cleanly on SIGTERM or SIGINT. Environment: SEGTAG_ROOT overrides the package root (where
 dist/, examples/ and node_modules/ are found).`;
@@ -39,6 +45,8 @@ export interface CliOptions {
   store: StoreSpec;
   corsOrigin: string | string[];
   logLevel: string;
+  /** Deliver to server-to-server destinations (false: --no-s2s). */
+  s2s: boolean;
   help: boolean;
 }
 
@@ -58,6 +66,7 @@ export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()):
         'cors-origin': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         quiet: { type: 'boolean' },
+        'no-s2s': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -82,6 +91,7 @@ export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()):
     store,
     corsOrigin: origins.includes('*') ? '*' : origins,
     logLevel,
+    s2s: !values['no-s2s'],
     help: values.help ?? false,
   };
 }

@@ -7,9 +7,11 @@ import { createApp, type App } from '../app';
 import { repoRoot } from '../repo-root';
 import { describeStore } from '../stores/open';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args';
+import { s2sMain } from './s2s';
 
 /** Resolves with the running app, or undefined after --help or an error (process.exitCode is set). */
 export async function main(argv = process.argv.slice(2)): Promise<App | undefined> {
+  if (argv[0] == 's2s') return void (await s2sMain(argv.slice(1), repoRoot()));
   let options: CliOptions;
   try {
     options = parseCliArgs(argv, repoRoot());
@@ -33,6 +35,7 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
       rootDir: repoRoot(),
       corsOrigin: options.corsOrigin,
       logger: { level: options.logLevel },
+      s2s: options.s2s,
     });
     ({ url } = await app.listen(options.port, options.host));
   } catch (e) {

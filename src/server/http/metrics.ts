@@ -53,6 +53,54 @@ export function createMetrics() {
     }),
     rulesSegments: new Gauge({ name: 'segtag_rules_segments', help: 'Segments in the rules in force.', registers }),
     rulesTraits: new Gauge({ name: 'segtag_rules_traits', help: 'Traits in the rules in force.', registers }),
+    s2sDeliveries: new Counter({
+      name: 'segtag_s2s_deliveries_total',
+      help: 'Real-time server-to-server messages the partner accepted, by destination.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    s2sUsers: new Counter({
+      name: 'segtag_s2s_users_delivered_total',
+      help: 'Visitors in the real-time messages the partner accepted, by destination.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    s2sFailures: new Counter({
+      name: 'segtag_s2s_failures_total',
+      help: 'Failed attempts to deliver a real-time message (retried or dead-lettered), by destination and reason: timeout, network, status.',
+      labelNames: ['destination', 'reason'] as const,
+      registers,
+    }),
+    s2sDeadLetters: new Counter({
+      name: 'segtag_s2s_dead_letters_total',
+      help: 'Real-time messages that failed every retry and were kept as dead letters, by destination.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    s2sQueueDepth: new Gauge({
+      name: 'segtag_s2s_queue_depth',
+      help: 'Outbox rows a destination has not finished with yet.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    s2sOldestAge: new Gauge({
+      name: 'segtag_s2s_oldest_undelivered_seconds',
+      help: 'Age of the oldest change a destination has not finished with (0: none).',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    s2sBatchFiles: new Counter({
+      name: 'segtag_s2s_batch_files_total',
+      help: 'Batch files written, by destination and result (ok, error).',
+      labelNames: ['destination', 'result'] as const,
+      registers,
+    }),
+    s2sBatchRows: new Counter({
+      name: 'segtag_s2s_batch_rows_total',
+      help: 'Rows written to batch files, by destination.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
   };
 }
 

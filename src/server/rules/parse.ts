@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SEGMENT_ID } from '../../protocol/patterns';
+import { parseDestinations } from './destinations';
 import {
   DEFAULT_TTL_DAYS,
   MAX_DAYS,
@@ -50,7 +51,7 @@ function unknownKeys(o: Obj, allowed: readonly string[], at: string, problems: s
 export function parseRules(input: unknown, source?: string): Rules {
   const problems: string[] = [];
   if (!isObject(input)) throw new RulesError(['the file must be a JSON object'], source);
-  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'dcs', 'description'], 'file', problems);
+  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'dcs', 'destinations', 'description'], 'file', problems);
 
   let ttlDays = DEFAULT_TTL_DAYS;
   if (input.ttlDays !== undefined) {
@@ -69,9 +70,10 @@ export function parseRules(input: unknown, source?: string): Rules {
     problems,
   );
   const dcs = parseDcs(input.dcs, problems);
+  const destinations = parseDestinations(input.destinations, new Set(segments.map((s) => s.id)), problems, source);
 
   if (problems.length) throw new RulesError(problems, source);
-  return { ttlDays, traits, segments, dcs };
+  return { ttlDays, traits, segments, dcs, destinations };
 }
 
 function parseDcs(d: unknown, problems: string[]): DcsConfig {

@@ -61,8 +61,47 @@ export interface Rules {
   traits: Trait[];
   segments: Segment[];
   dcs: DcsConfig;
+  /** Server-to-server destinations (docs/server-to-server.md); none by default. */
+  destinations: Destination[];
 }
 
 export const DEFAULT_TTL_DAYS = 30;
 /** The SDK ignores a ttl above 400 days (Chrome's cap on cookie lifetime); windows share the cap. */
 export const MAX_DAYS = 400;
+
+/** Which segments a server-to-server destination receives: listed ids, or every segment. */
+export type DestinationSegments = string[] | 'all';
+
+/**
+ * Real-time server-to-server: segment changes pushed to a partner's URL every `intervalSeconds`
+ * (the partner's refresh rate), at most `maxUsersPerMessage` users per message (docs/server-to-server.md).
+ */
+export interface RealtimeDestination {
+  id: string;
+  type: 'realtime';
+  url: string;
+  intervalSeconds: number;
+  segments: DestinationSegments;
+  maxUsersPerMessage: number;
+  timeoutMs: number;
+  /** Retries after the first attempt before a message becomes a dead letter. */
+  retries: number;
+  /** First backoff (ms), doubled per retry, jittered, capped at a minute. */
+  retryBaseMs: number;
+  headers: Record<string, string>;
+}
+
+/** Batch server-to-server: a file per destination every `intervalHours` in `dir`, with a manifest. */
+export interface BatchDestination {
+  id: string;
+  type: 'batch';
+  intervalHours: number;
+  dir: string;
+  format: 'csv' | 'ndjson';
+  gzip: boolean;
+  /** `full`: every visitor's current segments; `incremental`: the changes since the last file. */
+  mode: 'full' | 'incremental';
+  segments: DestinationSegments;
+}
+
+export type Destination = RealtimeDestination | BatchDestination;

@@ -5,7 +5,7 @@
  * updated visitor is forgotten.
  */
 import { decodeProfile, encodeProfile, type Profile } from '../profiles/profile';
-import type { Change, ProfileStore, StoreOptions } from './types';
+import type { Change, DeadLetter, Outbox, OutboxRow, ProfileStore, StoreOptions } from './types';
 
 export const DEFAULT_MAX_PROFILES = 100_000;
 
@@ -22,12 +22,66 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
   const now = options.now ?? Date.now;
   const max = options.maxProfiles ?? DEFAULT_MAX_PROFILES;
   const rows = new Map<string, { text: string; expiresAt: number }>();
+  const outboxRows: OutboxRow[] = [];
+  let lastSeq = 0;
+  const state = new Map<string, string>();
+  const dead = new Map<string, DeadLetter>();
+  const deadKey = (destination: string, id: string) => `${destination}\n${id}`;
 
   const read = (uid: string): Profile | undefined => {
     const row = rows.get(uid);
     if (!row) return;
     if (row.expiresAt <= now()) return void rows.delete(uid);
     return decodeProfile(row.text);
+  };
+
+  const firstAfter = (seq: number) => {
+    let i = 0; // rows are in seq order; a binary search keeps large backlogs cheap
+    let j = outboxRows.length;
+    while (i < j) {
+      const m = (i + j) >> 1;
+      if (outboxRows[m].seq <= seq) i = m + 1;
+      else j = m;
+    }
+    return i;
+  };
+  const outbox: Outbox = {
+    async after(afterSeq, limit) {
+      const i = firstAfter(afterSeq);
+      return outboxRows.slice(i, i + limit).map((r) => ({ ...r, entered: [...r.entered], exited: [...r.exited] }));
+    },
+    async lastSeq() {
+      return lastSeq;
+    },
+    async pending(afterSeq) {
+      const i = firstAfter(afterSeq);
+      return { count: outboxRows.length - i, oldestAt: outboxRows[i]?.at };
+    },
+    async prune(upTo) {
+      outboxRows.splice(0, firstAfter(upTo));
+    },
+    async getState(key) {
+      return state.get(key);
+    },
+    async setState(key, value, letter) {
+      state.set(key, value);
+      if (letter) dead.set(deadKey(letter.destination, letter.id), { ...letter });
+    },
+    async deadLetters(destination) {
+      return [...dead.values()].filter((d) => d.destination == destination).map((d) => ({ ...d }));
+    },
+    async removeDeadLetter(destination, id) {
+      dead.delete(deadKey(destination, id));
+    },
+    async segmentsPage(cursor, limit) {
+      const out: { uid: string; segments: string[] }[] = [];
+      const uids = [...rows.keys()].filter((u) => u > cursor).sort().slice(0, limit);
+      for (const uid of uids) {
+        const p = read(uid);
+        if (p) out.push({ uid, segments: [...p.segments] });
+      }
+      return { rows: out, next: uids.length == limit ? uids[uids.length - 1] : undefined };
+    },
   };
 
   return {
@@ -43,6 +97,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
         rows.delete(uid);
         rows.set(uid, { text: encodeProfile(write.profile), expiresAt: write.expiresAt });
         if (rows.size > max) rows.delete(rows.keys().next().value!);
+        const d = write.deliver;
+        if (d && (d.entered.length || d.exited.length)) {
+          outboxRows.push({ seq: ++lastSeq, uid, entered: [...d.entered], exited: [...d.exited], at: now() });
+        }
       }
       return result;
     },
@@ -51,5 +109,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     },
     async ping() {},
     async close() {},
+    outbox,
   };
 }

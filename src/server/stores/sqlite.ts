@@ -2,20 +2,20 @@
  * The embedded store: one SQLite file (better-sqlite3 12, WAL). Profiles survive restarts.
  * Each update is one `BEGIN IMMEDIATE` transaction, so it is atomic per uid even when several
  * processes open the same file (they then wait on each other's writes: for several instances,
- * Redis is the better fit). A later outbox table belongs in the same transaction.
+ * Redis is the better fit). The server-to-server outbox row is written in the same transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { decodeProfile, encodeProfile, type Profile } from '../profiles/profile';
-import { StoreUnavailableError, type Change, type ProfileStore, type StoreOptions } from './types';
+import { StoreUnavailableError, type Change, type DeadLetter, type Outbox, type ProfileStore, type StoreOptions } from './types';
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** How often expired profiles are deleted (ms). Default 10 minutes. */
   purgeEveryMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const PURGE_BATCH = 10_000;
 
 async function loadDriver(): Promise<typeof BetterSqlite3> {
@@ -56,12 +56,22 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     const row = select.get(uid);
     return row && row.expires_at > now() ? decodeProfile(row.data) : undefined;
   };
+  const insertOutbox = db.prepare<[string, string, string, number]>(
+    'INSERT INTO outbox (uid, entered, exited, at) VALUES (?, ?, ?, ?)',
+  );
   const transact = db.transaction((uid: string, change: Change<unknown>) => {
     const { write, result } = change(read(uid));
-    // Issue 8's outbox rows (write.changes) go here, in this transaction.
-    if (write) upsert.run(uid, encodeProfile(write.profile), write.expiresAt);
+    if (write) {
+      upsert.run(uid, encodeProfile(write.profile), write.expiresAt);
+      // The outbox row commits with the profile, or neither does.
+      const d = write.deliver;
+      if (d && (d.entered.length || d.exited.length)) {
+        insertOutbox.run(uid, JSON.stringify(d.entered), JSON.stringify(d.exited), now());
+      }
+    }
     return result;
   });
+  const outbox = sqliteOutbox(db, now, <T>(step: () => T) => guard(step));
 
   /** Runs a database step; SQLite's own failures (disk full, I/O, locked too long) become StoreUnavailableError. */
   const guard = <T>(step: () => T): T => {
@@ -99,6 +109,78 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       clearInterval(timer);
       if (db.open) db.close();
     },
+    outbox,
+  };
+}
+
+function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(step: () => T) => T): Outbox {
+  type Row = { seq: number; uid: string; entered: string; exited: string; at: number };
+  const after = db.prepare<[number, number], Row>('SELECT seq, uid, entered, exited, at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
+  // AUTOINCREMENT: sqlite_sequence remembers the highest seq even when the table is empty.
+  const last = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
+  const count = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM outbox WHERE seq > ?');
+  const oldest = db.prepare<[number], { at: number }>('SELECT at FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1');
+  const prune = db.prepare<[number]>('DELETE FROM outbox WHERE seq <= ?');
+  const getState = db.prepare<[string], { value: string }>('SELECT value FROM s2s_state WHERE key = ?');
+  const putState = db.prepare<[string, string]>(
+    'INSERT INTO s2s_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+  const putDead = db.prepare<[string, string, string, string, number]>(
+    'INSERT OR REPLACE INTO dead_letters (destination, id, body, error, at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const listDead = db.prepare<[string], DeadLetter>(
+    'SELECT destination, id, body, error, at FROM dead_letters WHERE destination = ? ORDER BY at, id',
+  );
+  const delDead = db.prepare<[string, string]>('DELETE FROM dead_letters WHERE destination = ? AND id = ?');
+  const page = db.prepare<[string, number, number], { uid: string; data: string }>(
+    'SELECT uid, data FROM profiles WHERE uid > ? AND expires_at > ? ORDER BY uid LIMIT ?',
+  );
+  const setState = db.transaction((key: string, value: string, dead?: DeadLetter) => {
+    putState.run(key, value);
+    if (dead) putDead.run(dead.destination, dead.id, dead.body, dead.error, dead.at);
+  });
+  return {
+    async after(afterSeq, limit) {
+      return guard(() => after.all(afterSeq, limit)).map((r) => ({
+        seq: r.seq,
+        uid: r.uid,
+        entered: JSON.parse(r.entered),
+        exited: JSON.parse(r.exited),
+        at: r.at,
+      }));
+    },
+    async lastSeq() {
+      return guard(() => last.get()?.seq ?? 0);
+    },
+    async pending(afterSeq) {
+      return guard(() => ({ count: count.get(afterSeq)!.n, oldestAt: oldest.get(afterSeq)?.at }));
+    },
+    async prune(upTo) {
+      guard(() => prune.run(upTo));
+    },
+    async getState(key) {
+      return guard(() => getState.get(key)?.value);
+    },
+    async setState(key, value, dead) {
+      guard(() => setState.immediate(key, value, dead));
+    },
+    async deadLetters(destination) {
+      return guard(() => listDead.all(destination));
+    },
+    async removeDeadLetter(destination, id) {
+      guard(() => delDead.run(destination, id));
+    },
+    async segmentsPage(cursor, limit) {
+      const out: { uid: string; segments: string[] }[] = [];
+      // Paged by uid rather than one long iterator: no statement stays open between pages, so
+      // calls keep being answered while a long export runs.
+      const rows = guard(() => page.all(cursor, now(), limit));
+      for (const r of rows) {
+        const segments = decodeProfile(r.data)?.segments;
+        if (segments) out.push({ uid: r.uid, segments });
+      }
+      return { rows: out, next: rows.length == limit ? rows[rows.length - 1].uid : undefined };
+    },
   };
 }
 
@@ -114,6 +196,22 @@ function migrate(db: BetterSqlite3.Database) {
       expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS profiles_expires_at ON profiles (expires_at);
+    CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      uid TEXT NOT NULL,
+      entered TEXT NOT NULL,
+      exited TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS s2s_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS dead_letters (
+      destination TEXT NOT NULL,
+      id TEXT NOT NULL,
+      body TEXT NOT NULL,
+      error TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (destination, id)
+    ) WITHOUT ROWID;
     PRAGMA user_version = ${SCHEMA_VERSION};
   `);
 }

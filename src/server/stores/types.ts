@@ -17,6 +17,65 @@ export interface ProfileWrite {
   expiresAt: number;
   /** Segments entered and left by this update. */
   changes: SegmentChanges;
+  /**
+   * The changes server-to-server destinations receive (the segments some destination maps):
+   * written to the outbox in the same transaction as the profile. Absent or empty: no row.
+   */
+  deliver?: SegmentChanges;
+}
+
+/** One outbox row: a visitor's segment changes from one update, in write order. */
+export interface OutboxRow {
+  /** Increases with every row and is never reused, also after rows are pruned. */
+  seq: number;
+  uid: string;
+  entered: string[];
+  exited: string[];
+  /** When the update happened (ms since the epoch). */
+  at: number;
+}
+
+export interface SegmentsPage {
+  rows: { uid: string; segments: string[] }[];
+  next?: string;
+  mayRepeat?: boolean;
+}
+
+/** A message that failed every retry, kept until `segtag-server s2s retry DEST` delivers it. */
+export interface DeadLetter {
+  destination: string;
+  /** The message id (the partner de-duplicates on it). */
+  id: string;
+  /** The message body as it was sent. */
+  body: string;
+  error: string;
+  at: number;
+}
+
+/**
+ * The durable side of server-to-server delivery, kept in the profile store so an outbox row is
+ * committed with the profile change that caused it. Destinations keep a cursor (the last seq
+ * they are done with) and other small state under string keys.
+ */
+export interface Outbox {
+  /** Up to `limit` rows with seq > `afterSeq`, oldest first. */
+  after(afterSeq: number, limit: number): Promise<OutboxRow[]>;
+  /** The highest seq written so far (0: none). */
+  lastSeq(): Promise<number>;
+  /** How many rows have seq > `afterSeq`, and when the oldest of them was written. */
+  pending(afterSeq: number): Promise<{ count: number; oldestAt?: number }>;
+  /** Forgets rows with seq <= `upTo` (every destination is done with them). */
+  prune(upTo: number): Promise<void>;
+  getState(key: string): Promise<string | undefined>;
+  /** Sets a state value and, in the same transaction, records a dead letter when given. */
+  setState(key: string, value: string, dead?: DeadLetter): Promise<void>;
+  deadLetters(destination: string): Promise<DeadLetter[]>;
+  removeDeadLetter(destination: string, id: string): Promise<void>;
+  /**
+   * Pages through live profiles' segments: start with cursor `''`, pass the `next` returned,
+   * stop when it is undefined. `mayRepeat`: a visitor can appear on two pages (Redis SCAN).
+   */
+  segmentsPage(cursor: string, limit: number): Promise<SegmentsPage>;
 }
 
 /**
@@ -34,6 +93,8 @@ export interface ProfileStore {
   /** Resolves when the store answers; rejects with StoreUnavailableError when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Server-to-server delivery state; absent when the store cannot keep one. */
+  readonly outbox?: Outbox;
 }
 
 /** The store cannot be reached or failed to read or write: the server answers 503 and the client retries. */
