@@ -27,7 +27,6 @@ function recording() {
     now: () => 1,
     online: () => true,
     lifecycle: () => () => {},
-    navigation: () => () => {},
   } satisfies Platform & Record<string, unknown>;
   return { platform, jar, store, log };
 }

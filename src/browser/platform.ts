@@ -1,7 +1,6 @@
 import type { Platform } from '../core/platform';
 import { createCookieJar } from './cookie-jar';
 import { fire } from './pixel';
-import { navigation } from './history';
 import { lifecycle } from './lifecycle';
 import { storage } from './storage';
 import { post } from './transport';
@@ -16,7 +15,6 @@ export function createBrowserPlatform(cookieDomain: string): Platform {
     fire,
     online: () => navigator.onLine !== false,
     lifecycle,
-    navigation,
     context() {
       const ref = document.referrer;
       const title = document.title;

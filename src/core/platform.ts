@@ -68,11 +68,6 @@ export interface Platform {
    * removes the listeners.
    */
   lifecycle(listener: (hidden: boolean) => void): () => void;
-  /**
-   * Calls `listener` after a same-document navigation may have changed the address
-   * (`history.pushState`, `replaceState`, `popstate`). Returns a function that undoes it.
-   */
-  navigation(listener: () => void): () => void;
   /** Fires a pixel as an image: true when it loaded, false on error. */
   fire(url: string, hideReferrer: boolean): Promise<boolean>;
   /** The consent state for pixel macros, once a consent layer provides one. */
