@@ -22,6 +22,6 @@ export function createSegtag(config: SegtagConfig): Segtag {
   const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, [cfg.name, UID_COOKIE]);
   // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
   if (cfg.consent == 'auto') readConsentSignals(consent, cfg.vendorId);
-  const tag = createClient(cfg, platform, codec, features.destinations?.(cfg, platform), consent);
+  const tag = createClient(cfg, platform, codec, features.destinations?.(cfg, platform, consent), consent);
   return cfg.autoPage ? features.autoPage!(tag, platform.context) : tag;
 }

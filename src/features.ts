@@ -1,6 +1,7 @@
 import type { Codec } from './protocol/codec';
 import type { Destinations } from './core/destinations';
 import type { ResolvedConfig } from './core/config';
+import type { Consent } from './core/consent';
 import type { PageContext, Platform } from './core/platform';
 import type { Segtag } from './types';
 
@@ -16,6 +17,7 @@ import type { Segtag } from './types';
 export const features: {
   dcs?: Codec;
   v1?: Codec;
-  destinations?: (cfg: ResolvedConfig, platform: Platform) => Destinations;
+  /** `platform` is consent-gated; the factory adds the (gated) pixel firer. */
+  destinations?: (cfg: ResolvedConfig, platform: Platform, consent: Consent) => Destinations;
   autoPage?: (tag: Segtag, context: () => PageContext) => Segtag;
 } = {};

@@ -1,6 +1,5 @@
 import type { Platform } from '../core/platform';
 import { createCookieJar } from './cookie-jar';
-import { fire } from './pixel';
 import { lifecycle } from './lifecycle';
 import { storage } from './storage';
 import { post } from './transport';
@@ -12,7 +11,6 @@ export function createBrowserPlatform(cookieDomain: string): Platform {
     cookies: createCookieJar(cookieDomain, location.hostname, location.protocol == 'https:'),
     storage,
     post,
-    fire,
     online: () => navigator.onLine !== false,
     lifecycle,
     context() {

@@ -68,8 +68,11 @@ export interface Platform {
    * removes the listeners.
    */
   lifecycle(listener: (hidden: boolean) => void): () => void;
-  /** Fires a pixel as an image: true when it loaded, false on error. */
-  fire(url: string, hideReferrer: boolean): Promise<boolean>;
+  /**
+   * Fires a pixel as an image: true when it loaded, false on error. Only in the builds that
+   * carry destinations (src/register-destinations.ts brings it, behind `gatePixels`).
+   */
+  fire?(url: string, hideReferrer: boolean): Promise<boolean>;
   /** The consent state for pixel macros, once a consent layer provides one. */
   consent?(): Consent | undefined;
   context(): PageContext;
