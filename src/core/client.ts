@@ -7,7 +7,7 @@ import { createConsent, DENIED, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
-import { check } from './fail';
+import { check, isNum } from './fail';
 import { createQueue, type Delivered } from './queue';
 import { retryAfter } from './retry';
 import type { Destinations } from './destinations';
@@ -138,7 +138,7 @@ export function createClient(
     getSegments,
     getTargeting,
     ready(ms = 1000) {
-      check(typeof ms == 'number' && ms >= 0, 'ready() ms');
+      check(isNum(ms, 0, Infinity), 'ready() ms');
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);

@@ -1,7 +1,7 @@
 import type { CookieConfig, SegtagConfig } from '../types';
 import type { SegmentFormat } from './segment-cookie';
 import type { ConsentMode } from './consent';
-import { check } from './fail';
+import { check, isNum } from './fail';
 
 export interface ResolvedCookie extends SegmentFormat {
   name: string;
@@ -24,9 +24,6 @@ export interface ResolvedConfig extends ResolvedCookie {
   /** 0: none. */
   vendorId: number;
 }
-
-const isNum = (x: unknown, min: number, max: number): x is number =>
-  typeof x == 'number' && x >= min && x <= max;
 
 /** Validates the `cookie` settings (shared with `segtag/cookie`) and fills the defaults. */
 export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {

@@ -1,12 +1,10 @@
 import type { DeclaredIds, Signals } from '../protocol/types';
+import { isObject } from '../protocol/destinations';
 import { check } from './fail';
-
-const isPlainObject = (x: unknown): x is Record<string, unknown> =>
-  !!x && typeof x == 'object' && !Array.isArray(x);
 
 /** Copies signals after checking every value's type, so later mutation by the page changes nothing. */
 export function copySignals(signals: unknown): Signals {
-  check(signals === undefined || isPlainObject(signals), 'signals');
+  check(signals === undefined || isObject(signals), 'signals');
   const out: Signals = {};
   for (const k of Object.keys(signals || {})) {
     const v = (signals as Record<string, unknown>)[k];
@@ -23,7 +21,7 @@ export function copySignals(signals: unknown): Signals {
 }
 
 export function copyIds(ids: unknown): DeclaredIds {
-  check(isPlainObject(ids), 'identify() ids');
+  check(isObject(ids), 'identify() ids');
   const out: DeclaredIds = {};
   for (const k of Object.keys(ids)) {
     const v = ids[k];
