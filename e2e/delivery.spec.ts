@@ -34,8 +34,8 @@ test.afterEach(async () => {
 });
 
 /** A publisher page with the stub, the script tag and an `init` for `endpoint`. */
-const tagged = (endpoint: string, script = '', options = {}) =>
-  `<!doctype html><title>Page</title>${STUB}<script src="/segtag.min.js"></script>
+const tagged = (endpoint: string, script = '', options = {}, build = '/segtag.min.js') =>
+  `<!doctype html><title>Page</title>${STUB}<script src="${build}"></script>
   <script>
     segtag('init', ${JSON.stringify({ endpoint, site: 'pub', timeout: 500, ...options })});
     ${script}
@@ -176,7 +176,8 @@ test('two tabs of one site share the queue and never send the same event', async
 
 test('single-page app: pushState x3, replaceState to the same path, popstate: exactly 4 page views', async ({ page }) => {
   const api = await server();
-  const url = site.page('/app', tagged(api.url, '', { autoPage: true }));
+  // Single-page apps' automatic page views ship in segtag-sync.min.js (and npm), not the standard tag.
+  const url = site.page('/app', tagged(api.url, '', { autoPage: true }, '/segtag-sync.min.js'));
   await page.goto(url);
   for (const path of ['/app/1', '/app/2', '/app/3']) await page.evaluate((p) => history.pushState({}, '', p), path);
   await page.evaluate(() => history.replaceState({ tab: 2 }, '', '/app/3'));
@@ -194,6 +195,23 @@ test('single-page app: pushState x3, replaceState to the same path, popstate: ex
   await expect.poll(pageViews).toHaveLength(5);
   await page.waitForTimeout(300);
   expect([...api.seen.values()].filter((e) => e.type == 'page').slice(4)).toMatchObject([{ url: site.origin + '/app/4', signals: { c_section: 'four' } }]);
+});
+
+test('the standard script tag rejects autoPage: true, naming segtag-sync.min.js, and sends nothing', async ({ page }) => {
+  const api = await server();
+  const url = site.page(
+    '/spa-standard',
+    tagged(api.url, `window.out = segtag('page').then(() => 'resolved', (e) => e.message);`, { autoPage: true }).replace(
+      "segtag('init',",
+      "window.init = segtag('init',",
+    ) + `<script>window.init = window.init.then(() => 'resolved', (e) => e.message);</script>`,
+  );
+  await page.goto(url);
+  expect(await page.evaluate(() => (window as any).init)).toBe('segtag: invalid autoPage (true: segtag-sync.min.js)');
+  expect(await page.evaluate(() => (window as any).out)).toBe('segtag: invalid page (call init first)');
+  await page.evaluate(() => history.pushState({}, '', '/spa-standard/2'));
+  await page.waitForTimeout(300);
+  expect(api.received).toHaveLength(0);
 });
 
 test('offline: holds events while offline and sends them when back online', async ({ page, context }) => {

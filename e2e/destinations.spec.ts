@@ -188,7 +188,7 @@ test('the standard segtag.min.js carries no destinations: pixels and cookies in 
   );
   await page.goto(url);
   expect(await page.evaluate(() => (window as any).result)).toMatchObject({ ok: true, segments: ['1'] });
-  expect(await page.evaluate(() => (window as any).onDest)).toBe('segtag: unknown command onDestinations');
+  expect(await page.evaluate(() => (window as any).onDest)).toBe('segtag: invalid command onDestinations');
   await page.waitForTimeout(300);
   expect(await page.evaluate(() => (window as any).__imgs)).toEqual([]);
   expect(hits).toEqual([]);

@@ -205,10 +205,10 @@ test('bad commands reject with clear messages and never throw into the page', as
   );
   await page.goto(url);
   expect(await page.evaluate(() => (window as any).out)).toEqual([
-    'segtag: page: call init first',
-    'segtag: endpoint must be an http(s) URL or a path',
+    'segtag: invalid page (call init first)',
+    'segtag: invalid endpoint',
     'resolved',
-    'segtag: init: already initialized',
-    'segtag: unknown command fly',
+    'segtag: invalid init (already initialized)',
+    'segtag: invalid command fly',
   ]);
 });

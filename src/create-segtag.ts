@@ -15,10 +15,13 @@ import type { Segtag, SegtagConfig } from './types';
 export function createSegtag(config: SegtagConfig): Segtag {
   const cfg = resolveConfig(config);
   const codec = cfg.protocol == 'dcs' ? features.dcs : features.v1;
-  check(cfg.protocol == 'v1' || codec, "protocol must be 'v1' or 'dcs' (dcs: segtag-aam.min.js)");
+  check(cfg.protocol == 'v1' || codec, 'protocol (dcs: segtag-aam.min.js)');
+  // Single-page apps use the npm build or segtag-sync.min.js.
+  check(!cfg.autoPage || features.autoPage, 'autoPage (true: segtag-sync.min.js)');
   const consent = createConsent(cfg.consent);
   const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, [cfg.name, UID_COOKIE]);
   // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
   if (cfg.consent == 'auto') readConsentSignals(consent, cfg.vendorId);
-  return createClient(cfg, platform, codec, features.destinations?.(cfg, platform), consent);
+  const tag = createClient(cfg, platform, codec, features.destinations?.(cfg, platform, consent), consent);
+  return cfg.autoPage ? features.autoPage!(tag, platform.context) : tag;
 }

@@ -1,5 +1,6 @@
 import './register-dcs';
 import './register-destinations';
+import './register-auto-page';
 export { createSegtag } from './create-segtag';
 export { applyGpt, type GoogletagLike, type GptOptions, type GptTargetable } from './integrations/gpt';
 export { gamTargeting } from './integrations/gam-rules';

@@ -1,4 +1,6 @@
-// The script tag with pixel syncs and cookie destinations: the feature registers first,
+// The script tag with pixel syncs, cookie destinations and single-page apps' automatic page
+// views (`autoPage`): the features register first,
 // then the standard entry drains the command queue.
 import './register-destinations';
+import './register-auto-page';
 import './script-tag';

@@ -61,6 +61,7 @@ export interface SegtagConfig {
   /**
    * Single-page apps: send a page view on every same-document navigation
    * (`history.pushState`, a `replaceState` that changes the path, back/forward). Default false.
+   * npm build and segtag-sync.min.js only: the standard script tag rejects `true`.
    */
   autoPage?: boolean;
   /** Log warnings, rejected commands and destination outcomes to the console. */

@@ -97,6 +97,6 @@ describe('the client under consent', () => {
   it('setConsent takes only in or out', () => {
     const { tag } = setup('auto');
     expect(() => tag.setConsent('yes' as any)).toThrow(TypeError);
-    expect(() => tag.setConsent('yes' as any)).toThrow("setConsent() needs 'in' or 'out'");
+    expect(() => tag.setConsent('yes' as any)).toThrow('segtag: invalid setConsent() choice');
   });
 });

@@ -118,7 +118,7 @@ describe('createClient', () => {
 
   it('throws TypeErrors naming the problem for invalid arguments', () => {
     const tag = createClient(cfg(), fakePlatform().platform);
-    expect(() => tag.page('sports' as any)).toThrow(/signals must be an object/);
+    expect(() => tag.page('sports' as any)).toThrow('segtag: invalid signals');
     expect(() => tag.page({ c: { nested: 1 } } as any)).toThrow(/signal "c"/);
     expect(() => tag.page({ n: NaN })).toThrow(/signal "n"/);
     expect(() => tag.track('')).toThrow(TypeError);

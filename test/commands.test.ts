@@ -43,12 +43,12 @@ describe('command runner', () => {
 
   it('rejects programmer errors with clear messages', async () => {
     const { command } = setup();
-    await expect(command('page')).rejects.toThrow('segtag: page: call init first');
-    await expect(command('init', { site: 's' })).rejects.toThrow(/segtag: endpoint/);
+    await expect(command('page')).rejects.toThrow('segtag: invalid page (call init first)');
+    await expect(command('init', { site: 's' })).rejects.toThrow('segtag: invalid endpoint');
     await command(...init);
-    await expect(command(...init)).rejects.toThrow('segtag: init: already initialized');
-    await expect(command('explode')).rejects.toThrow('segtag: unknown command explode');
-    await expect(command('page', 'not signals')).rejects.toThrow(/signals must be an object/);
+    await expect(command(...init)).rejects.toThrow('segtag: invalid init (already initialized)');
+    await expect(command('explode')).rejects.toThrow('segtag: invalid command explode');
+    await expect(command('page', 'not signals')).rejects.toThrow('segtag: invalid signals');
   });
 
   it('logs rejected commands only when debug is on', async () => {
@@ -56,7 +56,7 @@ describe('command runner', () => {
     const { command } = setup();
     await command('init', { endpoint: '/x', site: 's', debug: true });
     await expect(command('nope')).rejects.toThrow();
-    expect(warn).toHaveBeenCalledWith('segtag: unknown command nope');
+    expect(warn).toHaveBeenCalledWith(new TypeError('segtag: invalid command nope'));
     warn.mockClear();
     const quiet = setup();
     await quiet.command(...init);

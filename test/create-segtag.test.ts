@@ -8,3 +8,11 @@ describe('createSegtag without the DCS codec', () => {
     expect(() => createSegtag({ endpoint: '/e', site: 's', protocol } as any)).toThrow(/segtag-aam\.min\.js/);
   });
 });
+
+// The standard build: no autoPage registered (single-page apps use npm or segtag-sync.min.js).
+describe('createSegtag without autoPage', () => {
+  it('rejects autoPage: true with a message naming segtag-sync.min.js', () => {
+    expect(() => createSegtag({ endpoint: '/e', site: 's', autoPage: true })).toThrow(TypeError);
+    expect(() => createSegtag({ endpoint: '/e', site: 's', autoPage: true })).toThrow('segtag: invalid autoPage (true: segtag-sync.min.js)');
+  });
+});

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/core/client';
+import { autoPage } from '../src/core/auto-page';
 import { resolveConfig } from '../src/core/config';
 import type { HttpAnswer, KeyValueStore } from '../src/core/platform';
 import { queueKey } from '../src/core/queue';
@@ -50,7 +51,10 @@ function tab(
   const fake = fakePlatform(answer, store);
   fake.state.now = undefined; // follow the fake clock
   if (storage) fake.platform.storage = storage;
-  const tag = createClient(resolveConfig({ endpoint: '/rtc', site: 'pub-1', ...config }), fake.platform);
+  const cfg = resolveConfig({ endpoint: '/rtc', site: 'pub-1', ...config });
+  const client = createClient(cfg, fake.platform);
+  // What createSegtag does in the builds that register autoPage.
+  const tag = cfg.autoPage ? autoPage(client, fake.navigation, fake.platform.context) : client;
   tags.push(tag);
   return { ...fake, tag };
 }

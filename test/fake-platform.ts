@@ -56,10 +56,6 @@ export function fakePlatform(
       lifecycleListeners.add(listener);
       return () => lifecycleListeners.delete(listener);
     },
-    navigation(listener) {
-      navigationListeners.add(listener);
-      return () => navigationListeners.delete(listener);
-    },
     context: () => ({ url: state.url, title: 'A' }),
     uuid: () => `${prefix}-0000-4000-8000-${String(++n).padStart(12, '0')}`,
     // A fixed clock by default; `state.now = undefined` follows Date.now (and vitest's fake timers).
@@ -71,5 +67,10 @@ export function fakePlatform(
     state.url = url;
     navigationListeners.forEach((l) => l());
   };
-  return { platform, jar, store, sent, fired, state, fire, navigate, lifecycleListeners, navigationListeners };
+  /** The browser's history hook, for autoPage (not part of the Platform). */
+  const navigation = (listener: () => void) => {
+    navigationListeners.add(listener);
+    return () => void navigationListeners.delete(listener);
+  };
+  return { platform, jar, store, sent, fired, state, fire, navigate, navigation, lifecycleListeners, navigationListeners };
 }

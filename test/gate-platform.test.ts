@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createConsent } from '../src/core/consent';
-import { gatePlatform } from '../src/core/gate-platform';
+import { gatePixels, gatePlatform } from '../src/core/gate-platform';
 import type { Platform } from '../src/core/platform';
 
 /** A recording platform with the optional members other parts add (storage, fire). */
@@ -27,7 +27,6 @@ function recording() {
     now: () => 1,
     online: () => true,
     lifecycle: () => () => {},
-    navigation: () => () => {},
   } satisfies Platform & Record<string, unknown>;
   return { platform, jar, store, log };
 }
@@ -35,12 +34,13 @@ function recording() {
 describe('gatePlatform', () => {
   it('passes everything through when granted', async () => {
     const { platform, jar, store } = recording();
-    const g = gatePlatform(platform, createConsent('in'), []);
+    const consent = createConsent('in');
+    const g = gatePlatform(platform, consent, []);
     g.cookies.set('a', '1', 1);
     g.storage.set('k', 'v');
     expect(g.cookies.get('a')).toBe('1');
     expect(g.storage.get('k')).toBe('v');
-    expect(await g.fire('https://px.example/1', true)).toBe(true);
+    expect(await gatePixels(platform.fire, consent).fire!('https://px.example/1', true)).toBe(true);
     await g.post('/rtc', '{}', 100);
     expect(platform.post).toHaveBeenCalledOnce();
     expect([...jar.keys(), ...store.keys()]).toEqual(['a;undefined', 'k']);
@@ -57,7 +57,7 @@ describe('gatePlatform', () => {
     g.cookies.set('b', '1', 1);
     g.cookies.remove('segtag');
     g.storage.set('k', 'v');
-    expect(await g.fire('https://px.example/1', false)).toBe(false);
+    expect(await gatePixels(platform.fire, consent).fire!('https://px.example/1', false)).toBe(false);
     const call = g.post('/rtc', '{}', 100);
     await new Promise((r) => setTimeout(r, 20));
     expect(platform.post).not.toHaveBeenCalled();

@@ -1,6 +1,6 @@
 /**
- * Calls `listener` after `history.pushState` and `replaceState` and on `popstate` (the
- * core decides whether the address changed). The returned function puts the original
+ * Calls `listener` after `history.pushState` and `replaceState` and on `popstate`
+ * (core/auto-page.ts decides whether the address changed). The returned function puts the original
  * methods back, unless another script wrapped ours since: removing ours would remove
  * theirs, so ours stays and keeps calling `listener`, which ignores calls after destroy().
  */

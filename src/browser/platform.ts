@@ -1,7 +1,5 @@
 import type { Platform } from '../core/platform';
 import { createCookieJar } from './cookie-jar';
-import { fire } from './pixel';
-import { navigation } from './history';
 import { lifecycle } from './lifecycle';
 import { storage } from './storage';
 import { post } from './transport';
@@ -13,10 +11,8 @@ export function createBrowserPlatform(cookieDomain: string): Platform {
     cookies: createCookieJar(cookieDomain, location.hostname, location.protocol == 'https:'),
     storage,
     post,
-    fire,
     online: () => navigator.onLine !== false,
     lifecycle,
-    navigation,
     context() {
       const ref = document.referrer;
       const title = document.title;

@@ -7,7 +7,7 @@ import { createConsent, DENIED, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
-import { check } from './fail';
+import { check, isNum } from './fail';
 import { createQueue, type Delivered } from './queue';
 import { retryAfter } from './retry';
 import type { Destinations } from './destinations';
@@ -112,7 +112,6 @@ export function createClient(
   }
 
   const queue = createQueue(cfg.site, cfg.timeout, platform, deliver, warn);
-  let lastPage: string | undefined;
 
   /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
@@ -120,7 +119,6 @@ export function createClient(
     if (!error) {
       const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
       if (name) event.name = name;
-      if (type == 'page') lastPage = event.url.split('#')[0];
       error = await queue.add(event);
     }
     answered();
@@ -128,21 +126,10 @@ export function createClient(
     return { ok: !error, segments, targeting: toTargeting(segments), ...(error && { error }) };
   }
 
-  // Single-page apps: a page view when a navigation changed the address (without its
-  // #fragment) since the last page view, at the end of the task, so that a manual page()
-  // in the same task (which sets lastPage) makes it redundant. Ignored after destroy().
-  const stopNav = cfg.autoPage
-    ? platform.navigation(() =>
-        Promise.resolve().then(() => {
-          if (platform.context().url.split('#')[0] != lastPage) send('page', undefined, {});
-        }),
-      )
-    : () => {};
-
   return {
     page: (signals) => send('page', undefined, copySignals(signals)),
     track(name, signals) {
-      check(typeof name == 'string' && /^.{1,100}$/.test(name), 'track() needs an event name of 1-100 characters');
+      check(typeof name == 'string' && /^.{1,100}$/.test(name), 'track() name');
       return send('track', name, copySignals(signals));
     },
     identify(declared) {
@@ -151,7 +138,7 @@ export function createClient(
     getSegments,
     getTargeting,
     ready(ms = 1000) {
-      check(typeof ms == 'number' && ms >= 0, 'ready() needs a number of milliseconds');
+      check(isNum(ms, 0, Infinity), 'ready() ms');
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -162,11 +149,11 @@ export function createClient(
       });
     },
     setConsent(choice) {
-      check(choice == 'in' || choice == 'out', "setConsent() needs 'in' or 'out'");
+      check(choice == 'in' || choice == 'out', 'setConsent() choice');
       consent.set(choice);
     },
     onSegments(listener) {
-      check(typeof listener == 'function', 'onSegments() needs a function');
+      check(typeof listener == 'function', 'onSegments() listener');
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
@@ -177,7 +164,6 @@ export function createClient(
       listeners.clear();
       answered();
       queue.stop();
-      stopNav();
     },
     // The cast: onDestinations exists in every build that registers destinations (npm included).
   } as Segtag;

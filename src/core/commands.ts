@@ -1,4 +1,5 @@
 import type { Segtag, SegtagConfig, Targeting } from '../types';
+import { check } from './fail';
 
 /** One queued command as the stub records it: `[resolve, reject, arguments]`. */
 export type QueuedCommand = [(value: unknown) => void, (reason: unknown) => void, ArrayLike<unknown>];
@@ -19,12 +20,12 @@ export function createCommandRunner(
     try {
       if (command == 'init') {
         debug = !!(rest[0] as SegtagConfig)?.debug;
-        if (tag) throw Error('init: already initialized');
+        check(!tag, 'init (already initialized)');
         tag = create(rest[0] as SegtagConfig);
         resolve(undefined);
         return;
       }
-      if (!tag) throw Error(command + ': call init first');
+      check(tag, command + ' (call init first)');
       if (command == 'gpt') {
         // segtag('gpt', ms, { refresh: true })
         const refresh = (rest[1] as { refresh?: boolean } | undefined)?.refresh;
@@ -32,15 +33,15 @@ export function createCommandRunner(
         return;
       }
       // Own properties only: no route to Object.prototype methods.
-      if (!{}.hasOwnProperty.call(tag, command as string)) throw Error('unknown command ' + command);
+      check({}.hasOwnProperty.call(tag, command as string), 'command ' + command);
       const result = (tag as any)[command as string](...rest);
       if (command == 'destroy') tag = undefined;
       resolve(result);
     } catch (e) {
-      const error = e instanceof Error ? e : Error(String(e));
-      if (!error.message.startsWith('segtag')) error.message = 'segtag: ' + error.message;
-      if (debug) console.warn(error.message);
-      reject(error);
+      // segtag's own errors are TypeErrors `segtag: invalid ...`; anything else came from
+      // the page (a throwing getter in signals) and is passed on as it is.
+      if (debug) console.warn(e);
+      reject(e);
     }
   };
 }

@@ -38,7 +38,7 @@ export function createDestinations(cfg: ResolvedConfig, platform: Platform) {
       if (answer.pixels?.length) pixels(answer.pixels, uid);
     },
     on(listener: (o: DestinationOutcome) => void) {
-      check(typeof listener == 'function', 'onDestinations() needs a function');
+      check(typeof listener == 'function', 'onDestinations() listener');
       listeners.add(listener);
       return () => listeners.delete(listener);
     },

@@ -1,4 +1,11 @@
-/** Programmer errors on the npm API: a TypeError that names the problem. */
-export function check(ok: unknown, problem: string): asserts ok {
-  if (!ok) throw new TypeError('segtag: ' + problem);
+/**
+ * Programmer errors: a TypeError naming what is invalid, a config option or an argument:
+ * `segtag: invalid cookie.domain`, `segtag: invalid track() name` (README, API).
+ */
+/** A number in [min, max] (NaN is not). */
+export const isNum = (x: unknown, min: number, max: number): x is number =>
+  typeof x == 'number' && x >= min && x <= max;
+
+export function check(ok: unknown, what: string): asserts ok {
+  if (!ok) throw new TypeError('segtag: invalid ' + what);
 }

@@ -2,8 +2,8 @@ import { GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 
 /**
- * Wraps a Platform so that nothing on the device is read or written, and no pixel is
- * fired, unless consent is granted (reads answer "nothing", writes are dropped); calls
+ * Wraps a Platform so that nothing on the device is read or written unless consent is
+ * granted (reads answer "nothing", writes are dropped); calls
  * wait while consent is unknown and fail when it is denied. Every cookie (name + domain)
  * and storage key let through is recorded, and denial deletes exactly those, on the
  * domain they were written with; `own` names segtag's cookies from earlier pages, which
@@ -38,8 +38,15 @@ export function gatePlatform<P extends Platform>(p: P, consent: Consent, own: st
     cookies: wrap(cookies, undefined, cookie),
     post: (...a) => consent.wait().then((y) => (y ? post(...a) : Promise.reject(Error('no consent')))),
     storage: wrap(storage, null, key),
-    fire: gate(p, 'fire', Promise.resolve(false)),
-    // What pixel macros know of consent: ${GDPR} and ${GDPR_CONSENT_<vendor>}.
-    consent: () => ({ gdpr: consent.wire.gdpr == null ? undefined : consent.wire.gdpr ? 1 : 0, tcString: consent.wire.tcf }),
   };
 }
+
+/**
+ * The pixel side of the gate, for the builds that carry destinations: no pixel is fired
+ * unless consent is granted (resolves false), and what pixel macros know of consent:
+ * ${GDPR} and ${GDPR_CONSENT_<vendor>}.
+ */
+export const gatePixels = (fire: NonNullable<Platform['fire']>, consent: Consent): Pick<Platform, 'fire' | 'consent'> => ({
+  fire: (url, hideReferrer) => (consent.state() == GRANTED ? fire(url, hideReferrer) : Promise.resolve(false)),
+  consent: () => ({ gdpr: consent.wire.gdpr == null ? undefined : consent.wire.gdpr ? 1 : 0, tcString: consent.wire.tcf }),
+});

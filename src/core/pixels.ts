@@ -72,7 +72,7 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
         seen.set(id, (ttl as number) > 0 ? now + (ttl as number) * 6e4 : 1 / 0);
         queue.push(() =>
           platform
-            .fire(u, !!hideReferrer)
+            .fire!(u, !!hideReferrer)
             .catch(() => 0)
             .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
         );

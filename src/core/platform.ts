@@ -69,12 +69,10 @@ export interface Platform {
    */
   lifecycle(listener: (hidden: boolean) => void): () => void;
   /**
-   * Calls `listener` after a same-document navigation may have changed the address
-   * (`history.pushState`, `replaceState`, `popstate`). Returns a function that undoes it.
+   * Fires a pixel as an image: true when it loaded, false on error. Only in the builds that
+   * carry destinations (src/register-destinations.ts brings it, behind `gatePixels`).
    */
-  navigation(listener: () => void): () => void;
-  /** Fires a pixel as an image: true when it loaded, false on error. */
-  fire(url: string, hideReferrer: boolean): Promise<boolean>;
+  fire?(url: string, hideReferrer: boolean): Promise<boolean>;
   /** The consent state for pixel macros, once a consent layer provides one. */
   consent?(): Consent | undefined;
   context(): PageContext;

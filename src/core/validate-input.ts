@@ -1,12 +1,10 @@
 import type { DeclaredIds, Signals } from '../protocol/types';
+import { isObject } from '../protocol/destinations';
 import { check } from './fail';
-
-const isPlainObject = (x: unknown): x is Record<string, unknown> =>
-  !!x && typeof x == 'object' && !Array.isArray(x);
 
 /** Copies signals after checking every value's type, so later mutation by the page changes nothing. */
 export function copySignals(signals: unknown): Signals {
-  check(signals === undefined || isPlainObject(signals), 'signals must be an object');
+  check(signals === undefined || isObject(signals), 'signals');
   const out: Signals = {};
   for (const k of Object.keys(signals || {})) {
     const v = (signals as Record<string, unknown>)[k];
@@ -15,7 +13,7 @@ export function copySignals(signals: unknown): Signals {
       typeof v == 'boolean' ||
       (typeof v == 'number' && isFinite(v)) ||
       (Array.isArray(v) && v.every((x) => typeof x == 'string'));
-    check(ok, `signal "${k}" must be a string, finite number, boolean or string[]`);
+    check(ok, `signal "${k}"`);
     // An own "__proto__" key would replace the copy's prototype instead of adding a signal.
     if (k != '__proto__') out[k] = Array.isArray(v) ? v.slice() : v;
   }
@@ -23,11 +21,11 @@ export function copySignals(signals: unknown): Signals {
 }
 
 export function copyIds(ids: unknown): DeclaredIds {
-  check(isPlainObject(ids), 'identify() needs an object of id strings');
+  check(isObject(ids), 'identify() ids');
   const out: DeclaredIds = {};
   for (const k of Object.keys(ids)) {
     const v = ids[k];
-    check(typeof v == 'string' && v, `id "${k}" must be a non-empty string`);
+    check(typeof v == 'string' && v, `id "${k}"`);
     if (k != '__proto__') out[k] = v;
   }
   return out;

@@ -28,8 +28,8 @@ const STYLES = ['gam', 'semicolon', 'query'];
  */
 export function toAdServerParams(targeting: Targeting, options: AdServerOptions): string {
   const { style, maxBytes = Infinity, debug } = options || ({} as AdServerOptions);
-  check(STYLES.includes(style), "toAdServerParams() needs style 'gam', 'semicolon' or 'query'");
-  check(typeof maxBytes == 'number' && maxBytes >= 0, 'maxBytes must be a number >= 0');
+  check(STYLES.includes(style), 'toAdServerParams() style');
+  check(typeof maxBytes == 'number' && maxBytes >= 0, 'toAdServerParams() maxBytes');
   const gam = style == 'gam';
   const t = gam ? gamTargeting(targeting, debug) : targeting || {};
   let out = '';

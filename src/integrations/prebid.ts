@@ -36,8 +36,8 @@ export interface PrebidOptions extends Ortb2Options {
 }
 
 const checkOptions = (o: Ortb2Options) => {
-  check(o && typeof o.name == 'string' && /^\S{1,200}$/.test(o.name), 'Prebid options need a name (the data provider, e.g. your domain)');
-  check(o.segtax === undefined || (Number.isInteger(o.segtax) && o.segtax > 0), 'segtax must be a positive integer');
+  check(o && typeof o.name == 'string' && /^\S{1,200}$/.test(o.name), 'Prebid options.name');
+  check(o.segtax === undefined || (Number.isInteger(o.segtax) && o.segtax > 0), 'Prebid options.segtax');
 };
 
 /**
@@ -72,7 +72,7 @@ export function applyPrebid(
 ): Promise<Targeting> {
   checkOptions(options);
   const { ms, follow } = options;
-  check(ms === undefined || (typeof ms == 'number' && ms >= 0), 'ms must be a number of milliseconds');
+  check(ms === undefined || (typeof ms == 'number' && ms >= 0), 'Prebid options.ms');
   const w = window as unknown as { pbjs?: PbjsLike };
   const p = pbjs || (w.pbjs ||= { que: [] } as unknown as PbjsLike);
   const merge = (targeting: Targeting) =>
