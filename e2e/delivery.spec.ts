@@ -46,8 +46,9 @@ const queued = (page: Page) => page.evaluate(() => localStorage.getItem('segtag_
 test('200 events with 30% of calls failing: each arrives exactly once after de-duplication, and the cookie ends right', async ({ page, context }) => {
   const faults: Fault[] = ['503', '429', 'abort', 'hang', 'lost'];
   let f = 0;
-  // Calls 1-3, 11-13, 21-23 ... fail: 30% or more of any run of calls.
-  const api = await server((n) => (n % 10 >= 1 && n % 10 <= 3 ? faults[f++ % faults.length] : undefined));
+  // Calls 1-5 fail once with each kind of fault, then 11-13, 21-23 ...: 30% or more of any
+  // run of calls, and every kind is hit however the events were batched.
+  const api = await server((n) => (n <= 5 || (n % 10 >= 1 && n % 10 <= 3) ? faults[f++ % faults.length] : undefined));
   const url = site.page(
     '/burst',
     tagged(

@@ -130,7 +130,8 @@ test('a slow server: ready(300) resolves at its ceiling with the cached segments
   const { t, ms } = await page.evaluate(() => (window as any).ready);
   expect(t).toEqual({ seg: ['cached'] });
   expect(ms).toBeGreaterThanOrEqual(295);
-  expect(ms).toBeLessThan(600);
+  // Well before the call's own 2000 ms timeout (a loaded CI machine delays timers a little).
+  expect(ms).toBeLessThan(1200);
   // The call itself ends at the 2000 ms timeout, resolved (not rejected) with ok:false.
   await page.waitForFunction(() => (window as any).pageResult, null, { timeout: 4000 });
   expect(await page.evaluate(() => (window as any).pageResult)).toEqual({ ok: false, segments: ['cached'], targeting: { seg: ['cached'] }, error: 'timeout' });
