@@ -2,40 +2,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { navigation } from '../src/browser/history';
 import { lifecycle } from '../src/browser/lifecycle';
-import { storage } from '../src/browser/storage';
 
-afterEach(() => {
-  vi.restoreAllMocks();
-  localStorage.clear();
-});
-
-describe('storage (the only door to localStorage)', () => {
-  it('reads, writes and removes', () => {
-    storage.set('k', 'v');
-    expect(localStorage.getItem('k')).toBe('v');
-    expect(storage.get('k')).toBe('v');
-    storage.remove('k');
-    expect(storage.get('k')).toBeNull();
-  });
-
-  it('never throws: quota errors, forbidden storage, a missing localStorage', () => {
-    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
-      throw new DOMException('full', 'QuotaExceededError');
-    });
-    expect(() => storage.set('k', 'v')).not.toThrow();
-    vi.restoreAllMocks();
-
-    const getter = vi.spyOn(window, 'localStorage', 'get').mockImplementation(() => {
-      throw new DOMException('denied', 'SecurityError');
-    });
-    expect(storage.get('k')).toBeNull();
-    expect(() => storage.set('k', 'v')).not.toThrow();
-    expect(() => storage.remove('k')).not.toThrow();
-    getter.mockReturnValue(undefined as any);
-    expect(storage.get('k')).toBeNull();
-    expect(() => storage.set('k', 'v')).not.toThrow();
-  });
-});
+afterEach(() => vi.restoreAllMocks());
 
 describe('lifecycle', () => {
   it('reports a hidden or left page as true, a visible one (or back online) as false, and unsubscribes', () => {

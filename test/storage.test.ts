@@ -11,12 +11,13 @@ describe('storage (guarded localStorage)', () => {
     expect(storage.get('k')).toBeNull();
   });
 
-  it('never throws when the localStorage getter or a method throws', () => {
+  it('never throws when the localStorage getter or a method throws, or localStorage is gone', () => {
     localStorage.setItem('k', 'kept');
     const original = Object.getOwnPropertyDescriptor(globalThis, 'localStorage');
     for (const broken of [
       { get: () => { throw new DOMException('denied', 'SecurityError'); } },
       { get: () => ({ getItem() { throw new Error('x'); }, setItem() { throw new DOMException('full', 'QuotaExceededError'); }, removeItem() { throw new Error('x'); } }) },
+      { get: () => undefined }, // a page that removed localStorage
     ]) {
       Object.defineProperty(globalThis, 'localStorage', { configurable: true, ...broken });
       expect(storage.get('k')).toBeNull();
