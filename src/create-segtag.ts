@@ -20,8 +20,10 @@ export function createSegtag(config: SegtagConfig): Segtag {
   check(!cfg.autoPage || features.autoPage, 'autoPage (true: segtag-sync.min.js)');
   const consent = createConsent(cfg.consent);
   const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, [cfg.name, UID_COOKIE]);
+  // Validates `cookieDestinations` before any CMP is asked.
+  const destinations = features.destinations?.(cfg, config, platform, consent);
   // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
   if (cfg.consent == 'auto') readConsentSignals(consent, cfg.vendorId);
-  const tag = createClient(cfg, platform, codec, features.destinations?.(cfg, platform, consent), consent);
+  const tag = createClient(cfg, platform, codec, destinations, consent);
   return cfg.autoPage ? features.autoPage!(tag, platform.context) : tag;
 }

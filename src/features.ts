@@ -3,7 +3,7 @@ import type { Destinations } from './core/destinations';
 import type { ResolvedConfig } from './core/config';
 import type { Consent } from './core/consent';
 import type { PageContext, Platform } from './core/platform';
-import type { Segtag } from './types';
+import type { Segtag, SegtagConfig } from './types';
 
 /**
  * What a build carries besides the standard script tag's call loop. Each entry file
@@ -17,7 +17,7 @@ import type { Segtag } from './types';
 export const features: {
   dcs?: Codec;
   v1?: Codec;
-  /** `platform` is consent-gated; the factory adds the (gated) pixel firer. */
-  destinations?: (cfg: ResolvedConfig, platform: Platform, consent: Consent) => Destinations;
+  /** `platform` is consent-gated; the factory adds the (gated) pixel firer and validates `config.cookieDestinations`. */
+  destinations?: (cfg: ResolvedConfig, config: SegtagConfig, platform: Platform, consent: Consent) => Destinations;
   autoPage?: (tag: Segtag, context: () => PageContext) => Segtag;
 } = {};

@@ -18,7 +18,6 @@ describe('resolveConfig', () => {
       valueSeparator: ',',
       autoPage: false,
       debug: false,
-      cookieDestinations: [],
       protocol: 'v1',
       consent: 'auto',
       vendorId: 0,
@@ -38,11 +37,10 @@ describe('resolveConfig', () => {
     expect(r).toMatchObject({ endpoint: '/v1/rtc', name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 });
   });
 
-  it('copies the cookieDestinations allowlist and keeps the protocol', () => {
-    const list = ['aam', 'partner_1'];
-    const r = resolveConfig({ ...base, cookieDestinations: list, protocol: 'dcs' });
-    list.push('late');
-    expect(r).toMatchObject({ cookieDestinations: ['aam', 'partner_1'], protocol: 'dcs' });
+  it('keeps the protocol; cookieDestinations is left to the destinations feature', () => {
+    const r = resolveConfig({ ...base, cookieDestinations: 'not checked here' as any, protocol: 'dcs' });
+    expect(r).toMatchObject({ protocol: 'dcs' });
+    expect(r).not.toHaveProperty('cookieDestinations');
   });
 
   it('accepts every consent mode and a TCF vendor id', () => {
@@ -75,12 +73,6 @@ describe('resolveConfig', () => {
     [{ ...base, cookie: { valueSeparator: '"' } }, /valueSeparator/],
     [{ ...base, cookie: { valueSeparator: '=' } }, /valueSeparator/],
     [{ ...base, cookie: { format: 'pairs', keySeparator: '&' } }, /valueSeparator/],
-    [{ ...base, cookieDestinations: 'aam' }, /cookieDestinations/],
-    [{ ...base, cookieDestinations: ['a;b'] }, /cookieDestinations/],
-    [{ ...base, cookieDestinations: [['aam']] }, /cookieDestinations/],
-    [{ ...base, cookieDestinations: ['segtag'] }, /cookieDestinations/],
-    [{ ...base, cookieDestinations: ['segtag_uid'] }, /cookieDestinations/],
-    [{ ...base, cookie: { name: 'aam' }, cookieDestinations: ['aam'] }, /cookieDestinations/],
     [{ ...base, consent: 'out' }, 'segtag: invalid consent'],
     [{ ...base, consent: null }, /consent/],
     [{ ...base, consent: { mode: 'granted' } }, 'segtag: invalid consent.mode'],

@@ -5,6 +5,7 @@ import { dcs, decodeDcs, encodeDcs } from '../src/protocol/dcs';
 import type { CallRequest } from '../src/protocol/types';
 import { fakePlatform } from './fake-platform';
 import { createDestinations } from '../src/core/destinations';
+import { resolveCookieDestinations } from '../src/core/cookie-destinations';
 
 const SINGLE = { format: 'single' as const, key: 'seg', keySeparator: '=', valueSeparator: ',' };
 
@@ -79,7 +80,7 @@ describe('a client speaking DCS', () => {
     vi.useFakeTimers();
     try {
       const { platform, jar, sent, fired } = fakePlatform(() => ({ status: 200, body: EXAMPLE }));
-      const cfg = resolveConfig({ endpoint: 'https://pub.demdex.net/event', site: 'pub', protocol: 'dcs', cookie: { name: 'segs' }, cookieDestinations: ['aam'] });
+      const cfg = resolveCookieDestinations(resolveConfig({ endpoint: 'https://pub.demdex.net/event', site: 'pub', protocol: 'dcs', cookie: { name: 'segs' } }), ['aam']);
       const tag = createClient(cfg, platform, dcs, createDestinations(cfg, platform));
       tag.identify({ '12345': 'abc' });
       const result = await tag.page({ c_section: 'sports' });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/core/client';
 import { resolveConfig } from '../src/core/config';
-import { clearCookieDestinations } from '../src/core/cookie-destinations';
+import { clearCookieDestinations, resolveCookieDestinations } from '../src/core/cookie-destinations';
 import { expandMacros, MAX_SEEN } from '../src/core/pixels';
 import { parseResponse } from '../src/protocol/parse-response';
 import type { DestinationOutcome } from '../src/types';
@@ -9,8 +9,7 @@ import { fakePlatform } from './fake-platform';
 import { jsonCodecWithDestinations, parseResponseWithDestinations } from '../src/protocol/codec';
 import { createDestinations } from '../src/core/destinations';
 
-const cfg = (extra = {}) =>
-  resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-1', cookieDestinations: ['aam', 'partner'], ...extra });
+const cfg = (extra = {}) => resolveCookieDestinations(resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-1', ...extra }), ['aam', 'partner']);
 
 /** A client whose server answers `body` (plus empty segments), with outcomes collected. */
 function setup(body: any, extra = {}, platformExtra: Partial<ReturnType<typeof fakePlatform>['platform']> = {}) {
@@ -206,10 +205,31 @@ describe('cookie destinations', () => {
 
   it('writes nothing without a cookieDestinations allowlist (the default)', async () => {
     const fake = fakePlatform(() => ({ status: 200, body: { segments: [], cookies: [{ name: 'aam', value: 'v' }] } }));
-    const c = resolveConfig({ endpoint: '/rtc', site: 's' });
+    const c = resolveCookieDestinations(resolveConfig({ endpoint: '/rtc', site: 's' }));
     const tag = createClient(c, fake.platform, jsonCodecWithDestinations, createDestinations(c, fake.platform));
     await tag.page();
     expect(fake.jar.has('aam')).toBe(false);
+  });
+
+  it('resolveCookieDestinations copies the allowlist (default none)', () => {
+    const list = ['aam', 'partner_1'];
+    const r = resolveCookieDestinations(resolveConfig({ endpoint: '/rtc', site: 's' }), list);
+    list.push('late');
+    expect(r.cookieDestinations).toEqual(['aam', 'partner_1']);
+    expect(resolveCookieDestinations(resolveConfig({ endpoint: '/rtc', site: 's' })).cookieDestinations).toEqual([]);
+  });
+
+  it.each([
+    ['aam', {}],
+    [['a;b'], {}],
+    [[['aam']], {}],
+    [['segtag'], {}],
+    [['segtag_uid'], {}],
+    [['aam'], { cookie: { name: 'aam' } }],
+  ])('resolveCookieDestinations rejects %j (config %j) with a TypeError naming it', (list, extra) => {
+    const c = resolveConfig({ endpoint: '/rtc', site: 's', ...extra });
+    expect(() => resolveCookieDestinations(c, list)).toThrow(TypeError);
+    expect(() => resolveCookieDestinations(c, list)).toThrow('segtag: invalid cookieDestinations');
   });
 
   it('clearCookieDestinations removes every allowed destination cookie', async () => {

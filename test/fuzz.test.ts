@@ -7,6 +7,7 @@ import { asWire, COOKIE_OCTETS, dcsAnswer, v1Answer } from './support/arbitrarie
 import { fakePlatform } from './fake-platform';
 import { jsonCodecWithDestinations } from '../src/protocol/codec';
 import { createDestinations } from '../src/core/destinations';
+import { resolveCookieDestinations } from '../src/core/cookie-destinations';
 
 const ALLOWED = ['aam', 'partner'];
 const protoNames = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -15,7 +16,7 @@ const reached = { fired: 0, written: 0, skipped: 0 };
 
 async function run(text: string, protocol: 'v1' | 'dcs') {
   const fake = fakePlatform(() => ({ status: 200, body: JSON.parse(text) }));
-  const cfg = resolveConfig({ endpoint: '/rtc', site: 'fuzz', cookieDestinations: ALLOWED, protocol, cookie: { name: protocol == 'dcs' ? 'segs' : 'segtag' } });
+  const cfg = resolveCookieDestinations(resolveConfig({ endpoint: '/rtc', site: 'fuzz', protocol, cookie: { name: protocol == 'dcs' ? 'segs' : 'segtag' } }), ALLOWED);
   const tag = createClient(cfg, fake.platform, protocol == 'dcs' ? dcs : jsonCodecWithDestinations, createDestinations(cfg, fake.platform));
   const outcomes: unknown[] = [];
   tag.onDestinations((o) => outcomes.push(o));

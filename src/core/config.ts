@@ -16,8 +16,6 @@ export interface ResolvedConfig extends ResolvedCookie {
   timeout: number;
   autoPage: boolean;
   debug: boolean;
-  /** Cookie names the server may write as cookie destinations. */
-  cookieDestinations: string[];
   /** `'dcs'`: Audience Manager's /event format, through an injected codec (checked by createSegtag). */
   protocol: string;
   consent: ConsentMode;
@@ -44,26 +42,24 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
   return { name, key, days, domain, maxBytes, format, keySeparator, valueSeparator };
 }
 
-/** Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem. */
+/**
+ * Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem.
+ * `cookieDestinations` is the destinations feature's (`resolveCookieDestinations`): the
+ * standard script tag, which writes none, ignores it.
+ */
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config');
-  const { endpoint, site, timeout = 2000, cookie, autoPage, debug = false, cookieDestinations = [], protocol = 'v1', consent = {} } = config;
+  const { endpoint, site, timeout = 2000, cookie, autoPage, debug = false, protocol = 'v1', consent = {} } = config;
   check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint');
   check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site');
   check(isNum(timeout, 1, 60000), 'timeout');
   const resolved = resolveCookie(cookie);
-  check(
-    Array.isArray(cookieDestinations) &&
-      cookieDestinations.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != resolved.name && n != 'segtag_uid'),
-    'cookieDestinations',
-  );
   const { mode = 'auto', vendorId = 0 } = Object(consent);
   // `consent: 'out'` must not silently mean 'auto'.
   check(consent && typeof consent == 'object', 'consent');
   check(/^(auto|in|pending|out)$/.test(mode), 'consent.mode');
   check(isNum(vendorId, 0, 65535) && vendorId % 1 == 0, 'consent.vendorId');
   return {
-    endpoint, site, timeout, ...resolved, autoPage: !!autoPage, debug: !!debug,
-    cookieDestinations: cookieDestinations.slice(), protocol, consent: mode, vendorId,
+    endpoint, site, timeout, ...resolved, autoPage: !!autoPage, debug: !!debug, protocol, consent: mode, vendorId,
   };
 }

@@ -2,6 +2,22 @@ import type { ParsedCookie } from '../protocol/destinations';
 import type { ResolvedConfig } from './config';
 import type { CookieJar } from './platform';
 import type { Emit } from './destinations';
+import { check } from './fail';
+
+/** The config of a build with destinations: cookie names the server may write. */
+export type DestinationsConfig = ResolvedConfig & { cookieDestinations: string[] };
+
+/**
+ * Validates the `cookieDestinations` allowlist (default none) and adds a copy of it to
+ * `cfg`: names of `[A-Za-z0-9_-]`, never segtag's own cookies.
+ */
+export function resolveCookieDestinations(cfg: ResolvedConfig, list: unknown = []): DestinationsConfig {
+  check(
+    Array.isArray(list) && list.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != cfg.name && n != 'segtag_uid'),
+    'cookieDestinations',
+  );
+  return { ...cfg, cookieDestinations: list.slice() };
+}
 
 /**
  * Writes the cookie destinations the config allows: the name is in `cookieDestinations`,
@@ -9,7 +25,7 @@ import type { Emit } from './destinations';
  * RFC 6265 cookie-octets), name + encoded value fit `cookie.maxBytes`, and the domain, if
  * any, is the one segtag's own cookies use. Everything else is skipped with a reason.
  */
-export function writeCookieDestinations(list: ParsedCookie[], cfg: ResolvedConfig, cookies: CookieJar, emit: Emit) {
+export function writeCookieDestinations(list: ParsedCookie[], cfg: DestinationsConfig, cookies: CookieJar, emit: Emit) {
   for (const { name, value, ttl, domain } of list) {
     const reason = !cfg.cookieDestinations.includes(name)
       ? 'name'
@@ -26,5 +42,5 @@ export function writeCookieDestinations(list: ParsedCookie[], cfg: ResolvedConfi
  * Removes every allowed destination cookie, as on consent withdrawal. Stateless: they
  * live on the same domain as segtag's own cookies, so this also clears earlier pages'.
  */
-export const clearCookieDestinations = (cfg: ResolvedConfig, cookies: CookieJar) =>
+export const clearCookieDestinations = (cfg: DestinationsConfig, cookies: CookieJar) =>
   cfg.cookieDestinations.forEach((name) => cookies.remove(name));

@@ -1,8 +1,7 @@
 import type { ParsedResponse } from '../protocol/destinations';
 import type { DestinationOutcome } from '../types';
-import type { ResolvedConfig } from './config';
 import type { Platform } from './platform';
-import { writeCookieDestinations } from './cookie-destinations';
+import { writeCookieDestinations, type DestinationsConfig } from './cookie-destinations';
 import { createPixels } from './pixels';
 import { check } from './fail';
 
@@ -19,7 +18,7 @@ export type Emit = (
  */
 export type Destinations = ReturnType<typeof createDestinations>;
 
-export function createDestinations(cfg: ResolvedConfig, platform: Platform) {
+export function createDestinations(cfg: DestinationsConfig, platform: Platform) {
   const listeners = new Set<(o: DestinationOutcome) => void>();
   const emit: Emit = (type, id, status, reason) => {
     const o = { type, id, status, reason };
