@@ -53,7 +53,6 @@ describe('decodeDcs', () => {
       ttl: 30,
       pixels: [{ id: '4', url: 'https://partner.example/p?x=1', hideReferrer: true }],
       uid: '22920112968019678612904394744954398990',
-      tid: '31ZpxW5bQGc=',
     });
   });
 

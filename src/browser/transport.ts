@@ -20,13 +20,14 @@ export async function post(
   body: string,
   timeout: number,
   flush?: boolean,
-  contentType = 'text/plain;charset=UTF-8',
+  contentType?: string,
 ): Promise<HttpAnswer> {
   if (flush && !('keepalive' in Request.prototype)) throw navigator.sendBeacon(url, body);
   const res = await fetch(url, {
     method: 'POST',
     body,
-    headers: { 'Content-Type': contentType },
+    // A string body goes as text/plain;charset=UTF-8 unless told otherwise.
+    headers: contentType ? { 'Content-Type': contentType } : undefined,
     credentials: 'omit',
     // Covers reading the body too. Browsers before 2022 lack it: no client-side timeout there.
     signal: AbortSignal.timeout?.(timeout),

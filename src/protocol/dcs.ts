@@ -58,9 +58,8 @@ export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string 
     .filter(({ y }) => y == null || y == 'img')
     .map(({ id, c, hr }) => ({ id: typeof id == 'number' ? String(id) : id, url: c, hideReferrer: hr }));
   parseDestinations({ pixels, cookies }, out);
-  const { uuid, tid } = body;
+  const { uuid } = body;
   if (typeof uuid == 'string' && UID.test(uuid)) out.uid = uuid;
-  if (typeof tid == 'string' && tid.length <= 128) out.tid = tid;
   return out;
 }
 

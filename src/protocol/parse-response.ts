@@ -6,7 +6,8 @@ export const MAX_SEGMENTS = 1000;
 
 /**
  * Validates an untrusted response body and copies only the known fields of protocol v1's
- * core (destinations are read by `parseResponseWithDestinations`, in the builds that fire them).
+ * core (destinations are read by `parseResponseWithDestinations`, in the builds that fire them;
+ * `tid`, for the server's logs, is not used by the SDK and not copied).
  * Returns undefined when the body is malformed (not an object, or `segments`
  * is not an array): the caller must then change nothing.
  */
@@ -19,10 +20,9 @@ export function parseResponse(body: unknown): (ParsedResponse & { segments: stri
     }
   }
   const out: ParsedResponse & { segments: string[] } = { segments };
-  const { uid, ttl, tid, ack } = body;
+  const { uid, ttl, ack } = body;
   if (typeof uid == 'string' && UID.test(uid)) out.uid = uid;
   if (typeof ttl == 'number' && ttl > 0 && ttl <= 400) out.ttl = ttl;
-  if (typeof tid == 'string' && tid.length <= 128) out.tid = tid;
   if (Array.isArray(ack)) out.ack = ack.filter((id) => typeof id == 'string');
   return out;
 }
