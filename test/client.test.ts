@@ -97,6 +97,14 @@ describe('createClient', () => {
     expect('segtag'.length + platform.cookies.encode(jar.get('segtag')!.value).length).toBeLessThanOrEqual(200);
   });
 
+  it('writes no cookie at all when not even the first segment fits maxBytes', async () => {
+    const { platform, jar } = fakePlatform(() => ({ status: 200, body: { segments: ['x'.repeat(64)] } }));
+    jar.set('segtag', { value: 'seg=old', days: 30 });
+    const tag = createClient(cfg({ cookie: { maxBytes: 64 } }), platform);
+    expect(await tag.page()).toEqual({ ok: true, segments: [], targeting: {} });
+    expect(jar.has('segtag')).toBe(false);
+  });
+
   it('calls onSegments on every change only, and unsubscribes', async () => {
     let segments = ['1'];
     const { platform } = fakePlatform(() => ({ status: 200, body: { segments } }));

@@ -36,7 +36,7 @@ export function createClient(
   let answered: () => void;
   const firstAnswer = new Promise<void>((r) => (answered = r));
 
-  const warn = (m: string) => cfg.debug && console.warn('segtag:', m);
+  const warn = (m: unknown) => cfg.debug && console.warn('segtag:', m);
 
   const getSegments = () => {
     // Without consent nothing is read, and segments from before a withdrawal are gone.
@@ -50,22 +50,18 @@ export function createClient(
 
   function writeSegments(segments: string[], days: number) {
     const before = getSegments().join();
-    if (segments.length) {
-      const { value, kept } = serializeSegments(cfg, segments, cfg.name, cfg.maxBytes, cookies.encode);
-      if (kept.length < segments.length) warn(`cookie.maxBytes: dropped ${segments.length - kept.length} segments`);
-      cookies.set(cfg.name, value, days);
-      memory = kept;
-    } else {
-      cookies.remove(cfg.name);
-      memory = [];
-    }
-    if (getSegments().join() != before) {
-      const t = getTargeting();
+    const { value, kept } = serializeSegments(cfg, segments, cfg.name, cfg.maxBytes, cookies.encode);
+    if (kept.length < segments.length) warn(`cookie.maxBytes: dropped ${segments.length - kept.length} segments`);
+    // Nothing to keep (none qualified, or none fits): no cookie at all.
+    kept[0] ? cookies.set(cfg.name, value, days) : cookies.remove(cfg.name);
+    memory = kept;
+    if (kept.join() != before) {
+      const t = toTargeting(kept);
       listeners.forEach((l) => {
         try {
           l(t);
         } catch (e) {
-          warn('onSegments listener threw: ' + e);
+          warn(e);
         }
       });
     }
