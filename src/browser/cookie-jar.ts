@@ -7,22 +7,22 @@ const dotless = (domain: string) => (domain + '').replace(/^\./, '').toLowerCase
 
 /** Candidate domains from broadest to narrowest; none for IPs, localhost and other single labels. */
 export function candidateDomains(hostname: string): string[] {
-  if (!hostname.includes('.') || /^[\d.]+$|:/.test(hostname)) return [];
   const labels = hostname.split('.');
-  return labels.slice(0, -1).map((_, i) => labels.slice(-2 - i).join('.'));
+  return /^[\d.]+$|:/.test(hostname) ? [] : labels.slice(1).map((_, i) => labels.slice(-2 - i).join('.'));
 }
+
+type Attributes = Cookies.CookieAttributes;
 
 /**
  * The broadest domain that accepts a test cookie (`www.news.example.co.uk` ->
  * `example.co.uk`: the browser refuses `co.uk`, a public suffix), or undefined
  * for a host-only cookie.
  */
-function probeDomain(hostname: string, secure: boolean): string | undefined {
+function probeDomain(hostname: string, attributes: (domain?: string) => Attributes): string | undefined {
   for (const domain of candidateDomains(hostname)) {
-    const attrs = { domain, secure, sameSite: 'Lax' as const };
-    Cookies.set(PROBE, '1', attrs);
+    Cookies.set(PROBE, '1', attributes(domain));
     if (Cookies.get(PROBE)) {
-      Cookies.remove(PROBE, attrs);
+      Cookies.remove(PROBE, attributes(domain));
       return domain;
     }
   }
@@ -31,18 +31,20 @@ function probeDomain(hostname: string, secure: boolean): string | undefined {
 /**
  * segtag's only door to document.cookie. Every operation is guarded: a sandboxed
  * frame throws on cookie access, and another script's malformed cookie must not break us.
+ * js-cookie's default attributes add `path=/`.
  */
 export function createCookieJar(domainSetting: string, hostname: string, secure: boolean): CookieJar {
   let domain: string | undefined | null = domainSetting == 'auto' ? null : domainSetting;
+  const withDomain = (d?: string): Attributes => ({ domain: d, secure, sameSite: 'Lax' });
   const attributes = (explicit?: string) => {
     if (domain === null) {
       try {
-        domain = probeDomain(hostname, secure);
+        domain = probeDomain(hostname, withDomain);
       } catch {
         domain = undefined;
       }
     }
-    return { path: '/', domain: explicit || domain, secure, sameSite: 'Lax' as const };
+    return withDomain(explicit || domain);
   };
   return {
     get(name) {
