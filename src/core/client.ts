@@ -87,7 +87,8 @@ export function createClient(
     try {
       const { body: sent, contentType } = codec.encode(request);
       const { status, body, retry } = await platform.post(cfg.endpoint, sent, cfg.timeout, flush, contentType);
-      const answer = status > 199 && status < 300 ? codec.decode(body, cfg) : undefined;
+      const success = status > 199 && status < 300;
+      const answer = success ? codec.decode(body, cfg) : undefined;
       if (answer) {
         if (!destroyed) {
           if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
@@ -97,7 +98,7 @@ export function createClient(
         }
         return { ack: answer.ack };
       }
-      error = status > 299 || status < 200 ? 'HTTP ' + status : 'malformed response';
+      error = success ? 'malformed response' : 'HTTP ' + status;
       return { error, status, wait: retryAfter(retry, platform.now()) };
     } catch (e) {
       return { error: (error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error') };
@@ -113,8 +114,8 @@ export function createClient(
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
     let error: string | undefined = destroyed ? 'destroyed' : consent.state() == DENIED ? 'no consent' : undefined;
     if (!error) {
-      const event: WireEvent = { id: platform.uuid(), type, ts: platform.now(), ...platform.context(), signals };
-      if (name) event.name = name;
+      // A page view's undefined name is left out by JSON.stringify.
+      const event: WireEvent = { id: platform.uuid(), type, name, ts: platform.now(), ...platform.context(), signals };
       error = await queue.add(event);
     }
     answered();
