@@ -38,7 +38,8 @@ const MAX_CHARS = 65536;
 /** How long a claim on lapsed events must stand before we send them. */
 const VERIFY = 500;
 
-export const queueKey = (site: string) => 'segtag_q_' + site;
+const PREFIX = 'segtag_q_';
+export const queueKey = (site: string) => PREFIX + site;
 
 /**
  * The delivery pipeline: a persisted queue of events not yet acknowledged; one call in
@@ -61,8 +62,7 @@ export function createQueue(
   warn: (message: string) => void,
 ) {
   const { storage, now } = platform;
-  const min = Math.min;
-  const key = queueKey(site);
+  const key = PREFIX + site;
   const me = platform.uuid();
   // A lease covers the next attempt, one call, and a margin for late timers.
   const lease = timeout + 3000;
@@ -109,7 +109,7 @@ export function createQueue(
           if (s.x > t) {
             if (s.o != me) {
               list.push(s);
-              at = min(at, s.x + 1);
+              at = Math.min(at, s.x + 1);
               // That tab delivers it (a promise still pending resolves as delivered).
               if (mine) forget(mine);
             }
@@ -132,7 +132,7 @@ export function createQueue(
     // A flush goes even while backing off: it may be the page's last chance.
     if (platform.online() && (keep || (hold <= t && !busy.size)))
       for (const i of q) {
-        if (i.v! > t) at = min(at, i.v!);
+        if (i.v! > t) at = Math.min(at, i.v!);
         else if (!busy.has(i) && !batch[BATCH - 1] && ((chars += JSON.stringify(i.e).length) < BATCH_CHARS || !batch[0]))
           batch.push(i);
       }
