@@ -70,7 +70,7 @@ export function createQueue(
   let q: Item[] = [];
   let fails = 0;
   let hold = 0;
-  let lastError: string | undefined;
+  let lastError: string | false | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = 0;
 
@@ -145,17 +145,17 @@ export function createQueue(
       ).then(({ error, status, ack, wait = 0 }) => {
         // Other 4xx: the server will never take these events, so retrying cannot help.
         const refused = /^4(?!08|29)/.test(status as any);
-        let retry = !refused && error;
+        // Why we retry, if we do (add() answers it while we back off).
+        lastError = !refused && error;
         if (refused) warn('dropped: ' + error);
         for (const i of batch) {
           busy.delete(i);
           if (refused || (!error && (!ack || ack.includes(i.e.id)))) forget(i, error);
-          else retry ||= 'not acknowledged';
+          else lastError ||= 'not acknowledged';
         }
-        if (retry) {
+        if (lastError) {
           hold = now() + backoff(++fails, wait, Math.random());
-          lastError = retry;
-          q.forEach((i) => i.r?.(retry as string));
+          q.forEach((i) => i.r?.(lastError as string));
         } else fails = hold = 0;
         pump();
       });
@@ -170,7 +170,7 @@ export function createQueue(
       new Promise<string | undefined>((r) => {
         // Owner and lease are set when it is stored, before anything reads them.
         q.push({ e, r } as Item);
-        if (hold > now()) r(lastError);
+        if (hold > now()) r(lastError as string);
         else if (!platform.online()) r('offline');
         // Stored and sent at the end of this task: events raised together share a call.
         queueMicrotask(pump);
