@@ -38,7 +38,8 @@ const MAX_CHARS = 65536;
 /** How long a claim on lapsed events must stand before we send them. */
 const VERIFY = 500;
 
-export const queueKey = (site: string) => 'segtag_q_' + site;
+const PREFIX = 'segtag_q_';
+export const queueKey = (site: string) => PREFIX + site;
 
 /**
  * The delivery pipeline: a persisted queue of events not yet acknowledged; one call in
@@ -61,8 +62,7 @@ export function createQueue(
   warn: (message: string) => void,
 ) {
   const { storage, now } = platform;
-  const min = Math.min;
-  const key = queueKey(site);
+  const key = PREFIX + site;
   const me = platform.uuid();
   // A lease covers the next attempt, one call, and a margin for late timers.
   const lease = timeout + 3000;
@@ -70,7 +70,7 @@ export function createQueue(
   let q: Item[] = [];
   let fails = 0;
   let hold = 0;
-  let lastError: string | undefined;
+  let lastError: string | false | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = 0;
 
@@ -81,24 +81,35 @@ export function createQueue(
   };
 
   /**
-   * Merges the stored queue into ours and writes both back, capped. localStorage has no
-   * lock, so ownership is a lease: our events renew theirs on every write; another tab's
-   * events with a live lease are left alone (and dropped from memory if that tab took them
-   * over while we were frozen); lapsed ones (a closed tab's, the previous page's, or ours
-   * after a freeze) are claimed, and sent only after VERIFY ms if a re-read shows the claim
-   * held: tabs that claim at once converge on the last write. A copy naming us that is no
-   * longer in memory was acknowledged and is dropped; anything unreadable is dropped too.
-   * Returns the other tabs' live events.
+   * Syncs storage, starts the next call if one may start (`keep`: the page is hidden or
+   * left: flush now, alongside a call in flight), and sets the timer for the next moment
+   * that may change that.
+   *
+   * The sync merges the stored queue into ours and writes both back, capped. localStorage
+   * has no lock, so ownership is a lease: our events renew theirs on every write; another
+   * tab's events with a live lease are left alone (and dropped from memory if that tab took
+   * them over while we were frozen), and we wake when that lease lapses; lapsed ones (a
+   * closed tab's, the previous page's, or ours after a freeze) are claimed, and sent only
+   * after VERIFY ms if a re-read shows the claim held: tabs that claim at once converge on
+   * the last write. A copy naming us that is no longer in memory was acknowledged and is
+   * dropped; anything unreadable is dropped too.
    */
-  function sync(t: number): Item[] {
-    const others: Item[] = [];
+  function pump(keep?: boolean) {
+    const t = now();
+    // The other tabs' live events, then ours: what we store.
+    const list: Item[] = [];
+    const batch: Item[] = [];
+    let at = hold > t ? hold : Infinity;
+    let chars = 0;
+    let json: string;
     try {
       for (const s of JSON.parse(storage.get(key)!) as Item[]) {
         const mine = q.find((i) => i.e.id == s.e.id);
         if (!busy.has(mine!)) {
           if (s.x > t) {
             if (s.o != me) {
-              others.push(s);
+              list.push(s);
+              at = Math.min(at, s.x + 1);
               // That tab delivers it (a promise still pending resolves as delivered).
               if (mine) forget(mine);
             }
@@ -109,33 +120,19 @@ export function createQueue(
     for (const i of q) {
       i.o = me;
       i.x = Math.max(t, hold) + lease;
+      list.push(i);
     }
-    const list = others.concat(q).sort((a, b) => a.e.ts - b.e.ts);
-    let json: string;
+    list.sort((a, b) => a.e.ts - b.e.ts);
     while ((json = JSON.stringify(list)).length > MAX_CHARS || list[MAX_ITEMS]) {
       warn('queue full');
       forget(list.shift()!, 'queue full');
     }
     list[0] ? storage.set(key, json) : storage.remove(key);
-    return others;
-  }
-
-  /**
-   * Syncs storage, starts the next call if one may start (`keep`: the page is hidden or
-   * left: flush now, alongside a call in flight), and sets the timer for the next moment
-   * that may change that.
-   */
-  function pump(keep?: boolean) {
-    const t = now();
-    const batch: Item[] = [];
-    let at = hold > t ? hold : Infinity;
-    let chars = 0;
-    for (const s of sync(t)) at = min(at, s.x + 1);
     if (stopped) return;
     // A flush goes even while backing off: it may be the page's last chance.
     if (platform.online() && (keep || (hold <= t && !busy.size)))
       for (const i of q) {
-        if (i.v! > t) at = min(at, i.v!);
+        if (i.v! > t) at = Math.min(at, i.v!);
         else if (!busy.has(i) && !batch[BATCH - 1] && ((chars += JSON.stringify(i.e).length) < BATCH_CHARS || !batch[0]))
           batch.push(i);
       }
@@ -148,17 +145,17 @@ export function createQueue(
       ).then(({ error, status, ack, wait = 0 }) => {
         // Other 4xx: the server will never take these events, so retrying cannot help.
         const refused = /^4(?!08|29)/.test(status as any);
-        let retry = !refused && error;
+        // Why we retry, if we do (add() answers it while we back off).
+        lastError = !refused && error;
         if (refused) warn('dropped: ' + error);
         for (const i of batch) {
           busy.delete(i);
           if (refused || (!error && (!ack || ack.includes(i.e.id)))) forget(i, error);
-          else retry ||= 'not acknowledged';
+          else lastError ||= 'not acknowledged';
         }
-        if (retry) {
+        if (lastError) {
           hold = now() + backoff(++fails, wait, Math.random());
-          lastError = retry;
-          q.forEach((i) => i.r?.(retry as string));
+          q.forEach((i) => i.r?.(lastError as string));
         } else fails = hold = 0;
         pump();
       });
@@ -166,16 +163,17 @@ export function createQueue(
 
   const off = platform.lifecycle(pump);
   // Events left by a previous page or a closed tab.
-  Promise.resolve().then(() => pump());
+  queueMicrotask(pump);
 
   return {
     add: (e: WireEvent) =>
       new Promise<string | undefined>((r) => {
-        q.push({ e, o: me, x: 0, r });
-        if (hold > now()) r(lastError);
+        // Owner and lease are set when it is stored, before anything reads them.
+        q.push({ e, r } as Item);
+        if (hold > now()) r(lastError as string);
         else if (!platform.online()) r('offline');
         // Stored and sent at the end of this task: events raised together share a call.
-        Promise.resolve().then(() => pump());
+        queueMicrotask(pump);
       }),
     /** Stops sending; queued events stay stored for the next page. */
     stop() {
