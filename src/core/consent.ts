@@ -47,17 +47,16 @@ export function createConsent(mode: ConsentMode): Consent {
   const state = () => manual ?? (Math.min(GRANTED, ...Object.values(verdicts)) as ConsentState);
   // Compares the previous state with the new one, then notifies with the new one.
   const changed = () => last != (last = state()) && listeners.forEach((l) => l(last!));
-  const on = (l: (s: ConsentState) => void) => void listeners.push(l);
+  const on = (l: (s: ConsentState) => void) => listeners.push(l);
   return {
     wire,
     state,
     on,
     // Consent never returns to UNKNOWN once decided: a waiter needs the next change only.
     wait: () =>
-      new Promise((resolve) => {
-        const s = state();
-        s == UNKNOWN && held++ < MAX_HELD ? on((t) => resolve(t > UNKNOWN)) : resolve(s > UNKNOWN);
-      }),
+      new Promise((resolve) =>
+        state() == UNKNOWN && held++ < MAX_HELD ? on((t) => resolve(t > UNKNOWN)) : resolve(state() > UNKNOWN),
+      ),
     set(choice) {
       manual = MANUAL[choice];
       changed();
