@@ -11,10 +11,10 @@ import type { Platform } from './platform';
  */
 export function gatePlatform<P extends Platform>(p: P, consent: Consent, own: string[]): P {
   /**
-   * The cookie jar or the storage, gated: `none` is what its `get` answers without consent;
-   * `own`, names to delete on denial as if written on this page. Each has its own records.
+   * The cookie jar or the storage, gated: `own` names what to delete on denial as if written
+   * on this page; `none` is what its `get` answers without consent. Each has its own records.
    */
-  const wrap = (o: any, none: null | undefined, own: string[] = []) => {
+  const wrap = (o: any, own: string[], none?: null) => {
     // Deletions to run on denial, keyed so that each write (name + cookie domain) is
     // recorded once; ';' is in no cookie name.
     const undo: Record<string, () => void> = {};
@@ -34,12 +34,12 @@ export function gatePlatform<P extends Platform>(p: P, consent: Consent, own: st
   };
   return {
     ...p,
-    cookies: wrap(p.cookies, undefined, own),
+    cookies: wrap(p.cookies, own),
     async post(...a) {
       if (!(await consent.wait())) throw Error('no consent');
       return p.post(...a);
     },
-    storage: wrap(p.storage, null),
+    storage: wrap(p.storage, [], null),
   };
 }
 
