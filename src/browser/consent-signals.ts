@@ -1,5 +1,4 @@
-import { DENIED, GRANTED, UNKNOWN, type Consent, type ConsentState } from '../core/consent';
-import type { WireConsent } from '../protocol/types';
+import { DENIED, GRANTED, UNKNOWN, type Consent } from '../core/consent';
 
 /** TC and GPP strings are base64url segments joined by '.' and '~' (section ids by ','); nothing else is sent. */
 const str = (s: unknown) => (typeof s == 'string' && /^[\w.~,-]{1,4096}$/.test(s) ? s : undefined);
@@ -15,18 +14,17 @@ const str = (s: unknown) => (typeof s == 'string' && /^[\w.~,-]{1,4096}$/.test(s
  * A CMP present on the page keeps consent unknown until it answers, however late.
  */
 export function readConsentSignals(consent: Consent, vendorId: number) {
-  const w = window as any;
   if (navigator.globalPrivacyControl === true) consent.report('gpc', DENIED, { gpc: true });
-  const listen = (source: string, judge: (data: any) => [ConsentState, WireConsent] | false, ...args: unknown[]) => {
-    const api = w['__' + source];
+  /** `hear` reports the CMP's answer, if it is one (not while undecided). */
+  const listen = (source: string, hear: (data: any) => unknown, ...args: unknown[]) => {
+    const api = (window as any)['__' + source];
     // A CMP that throws, or answers with data we cannot read, leaves consent unknown.
     try {
       if (typeof api == 'function') {
         consent.report(source, UNKNOWN);
         api('addEventListener', ...args, (data: any, ok: boolean) => {
           try {
-            const verdict = ok && judge(data);
-            if (verdict) consent.report(source, ...verdict);
+            ok && hear(data);
           } catch {}
         });
       }
@@ -36,12 +34,12 @@ export function readConsentSignals(consent: Consent, vendorId: number) {
     'tcfapi',
     (d) => {
       const applies = d.gdprApplies !== false;
-      return (
-        (!applies || d.eventStatus != 'cmpuishown') && [
+      (!applies || d.eventStatus != 'cmpuishown') &&
+        consent.report(
+          'tcfapi',
           !applies || (d.purpose.consents[1] && (!vendorId || d.vendor.consents[vendorId])) ? GRANTED : DENIED,
           { gdpr: applies, tcf: str(d.tcString) },
-        ]
-      );
+        );
     },
     2,
   );
@@ -50,10 +48,11 @@ export function readConsentSignals(consent: Consent, vendorId: number) {
   listen(
     'gpp',
     ({ pingData: p }) =>
-      p.signalStatus == 'ready' && [
-        /OptOut":1|OptOutSale":"Y/.test(JSON.stringify(p.parsedSections)) ? DENIED : GRANTED,
-        { gpp: str(p.gppString), gppSid: str(p.applicableSections?.join()) },
-      ],
+      p.signalStatus == 'ready' &&
+      consent.report('gpp', /OptOut":1|OptOutSale":"Y/.test(JSON.stringify(p.parsedSections)) ? DENIED : GRANTED, {
+        gpp: str(p.gppString),
+        gppSid: str(p.applicableSections?.join()),
+      }),
   );
 }
 

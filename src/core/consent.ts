@@ -43,21 +43,22 @@ export function createConsent(mode: ConsentMode): Consent {
   const listeners: ((s: ConsentState) => void)[] = [];
   let manual: ConsentState | undefined = MANUAL[mode];
   let held = 0;
-  let last: ConsentState | undefined;
-  const state = () => manual ?? (Math.min(GRANTED, ...Object.values(verdicts)) as ConsentState);
-  // Compares the previous state with the new one, then notifies with the new one.
-  const changed = () => last != (last = state()) && listeners.forEach((l) => l(last!));
-  const on = (l: (s: ConsentState) => void) => void listeners.push(l);
+  let current: ConsentState;
+  // Recomputes the state after each input; notifies only when it changed.
+  const changed = () =>
+    current != (current = manual ?? (Math.min(GRANTED, ...Object.values(verdicts)) as ConsentState)) &&
+    listeners.forEach((l) => l(current));
+  const on = (l: (s: ConsentState) => void) => listeners.push(l);
+  changed();
   return {
     wire,
-    state,
+    state: () => current,
     on,
     // Consent never returns to UNKNOWN once decided: a waiter needs the next change only.
     wait: () =>
-      new Promise((resolve) => {
-        const s = state();
-        s == UNKNOWN && held++ < MAX_HELD ? on((t) => resolve(t > UNKNOWN)) : resolve(s > UNKNOWN);
-      }),
+      new Promise((resolve) =>
+        current == UNKNOWN && held++ < MAX_HELD ? on((t) => resolve(t > UNKNOWN)) : resolve(current > UNKNOWN),
+      ),
     set(choice) {
       manual = MANUAL[choice];
       changed();

@@ -5,39 +5,41 @@ import type { Platform } from './platform';
  * Wraps a Platform so that nothing on the device is read or written unless consent is
  * granted (reads answer "nothing", writes are dropped); calls
  * wait while consent is unknown and fail when it is denied. Every cookie (name + domain)
- * and storage key let through is recorded, and denial deletes exactly those, on the
- * domain they were written with; `own` names segtag's cookies from earlier pages, which
- * denial deletes too when they exist.
+ * and storage key let through is recorded, and denial deletes exactly those that still
+ * exist, on the domain they were written with; `own` names segtag's cookies from earlier
+ * pages, which denial deletes too when they exist.
  */
 export function gatePlatform<P extends Platform>(p: P, consent: Consent, own: string[]): P {
-  const { cookies, storage, post } = p;
-  // Deletions to run on denial, keyed so that each write is recorded once (cookie keys
-  // hold a ';', which no cookie name has; segtag's storage keys have none).
-  const undo: Record<string, () => void> = {};
-  const cookie = (name: string, _value?: string, _days?: number, domain?: string) =>
-    (undo[name + ';' + domain] = () => void (cookies.get(name) != null && cookies.remove(name, domain)));
-  const key = (k: string) => (undo[k] = () => storage.remove(k));
-  // Denied is 0: the only falsy state.
-  const wipe = (s: number) => s || Object.values(undo).forEach((f) => f());
-  own.forEach((n) => cookie(n));
-  consent.on(wipe);
-  wipe(consent.state());
-  /** `o[m]` when granted (after `record`), else `denied`. */
-  const gate =
-    (o: any, m: string, denied?: unknown, record?: (...a: any[]) => void) =>
-    (...a: any[]) =>
-      consent.state() == GRANTED ? (record?.(...a), o[m](...a)) : denied;
-  const wrap = (o: any, none: null | undefined, record: (...a: any[]) => void) => ({
-    ...o,
-    get: gate(o, 'get', none),
-    set: gate(o, 'set', 0, record),
-    remove: gate(o, 'remove'),
-  });
+  /**
+   * The cookie jar or the storage, gated: `own` names what to delete on denial as if written
+   * on this page; `none` is what its `get` answers without consent. Each has its own records.
+   */
+  const wrap = (o: any, own: string[], none?: null) => {
+    // Deletions to run on denial, keyed so that each write (name + cookie domain) is
+    // recorded once; ';' is in no cookie name.
+    const undo: Record<string, () => void> = {};
+    const record = (name: string, _value?: string, _days?: number, domain?: string) =>
+      (undo[name + ';' + domain] = () => void (o.get(name) != null && o.remove(name, domain)));
+    // Denied is 0: the only falsy state.
+    const wipe = (s: number) => s || Object.values(undo).forEach((f) => f());
+    own.forEach((n) => record(n));
+    consent.on(wipe);
+    wipe(consent.state());
+    /** `o[m]` when granted (after `rec`), else `denied`. */
+    const gate =
+      (m: string, denied?: unknown, rec?: (...a: any[]) => void) =>
+      (...a: any[]) =>
+        consent.state() == GRANTED ? (rec?.(...a), o[m](...a)) : denied;
+    return { ...o, get: gate('get', none), set: gate('set', 0, record), remove: gate('remove') };
+  };
   return {
     ...p,
-    cookies: wrap(cookies, undefined, cookie),
-    post: (...a) => consent.wait().then((y) => (y ? post(...a) : Promise.reject(Error('no consent')))),
-    storage: wrap(storage, null, key),
+    cookies: wrap(p.cookies, own),
+    async post(...a) {
+      if (!(await consent.wait())) throw Error('no consent');
+      return p.post(...a);
+    },
+    storage: wrap(p.storage, [], null),
   };
 }
 
