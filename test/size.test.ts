@@ -4,18 +4,20 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Size budgets, deterministic (gzip -9 of the built files). `npm test` builds first.
- * The script tag's budget grows with features but never above 5120 bytes.
+ * Issue #2 caps the script tag at 5120 bytes; it does not fit yet (below).
  */
 export const BUDGETS = {
   // The standard script tag: the call loop, delivery, consent, GPT, cookie formats. The
-  // target is 5120 (issue #2); with every issue merged it measured 6334, and 5782 after the
+  // cap is 5120 (issue #2); with every issue merged it measured 6334, 5782 after the first
   // size pass (short uniform errors; autoPage and the pixel firer moved to the feature
-  // builds). Budget: the measured size rounded up to the next 64 B.
-  'dist/segtag.min.js': 5824,
-  // Plus pixel syncs, cookie destinations and autoPage (measured 6898).
-  'dist/segtag-sync.min.js': 6912,
-  // Plus the Audience Manager (DCS) codec (measured 7281).
-  'dist/segtag-aam.min.js': 7296,
+  // builds) and 5537 after the second (cookieDestinations checked by the destinations
+  // feature, AbortSignal.timeout, a tighter queue and consent gate). js-cookie, which the
+  // stack mandates, is 553 B of it. Budget: the measured size rounded up to the next 64 B.
+  'dist/segtag.min.js': 5568,
+  // Plus pixel syncs, cookie destinations and autoPage (measured 6713).
+  'dist/segtag-sync.min.js': 6720,
+  // Plus the Audience Manager (DCS) codec (measured 7080).
+  'dist/segtag-aam.min.js': 7104,
   'src/stub.js': 200,
   // segtag/cookie, loaded by servers and edge functions
   'dist/cookie.mjs': 3072,
