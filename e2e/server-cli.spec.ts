@@ -5,61 +5,13 @@
  * to /event from another origin is answered.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSite } from './support/site';
+import { startCli as start, stopCli as stop, type CliServer as Server } from '../test/support/cli-process';
 
-interface Server {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** Starts the CLI on a free port and reads the URL it prints. */
-function startCli(args: string[]): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/server/cli.mjs', '--port', '0', '--quiet', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server did not start within 15 s:\n${output}`));
-    }, 15_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const url = output.match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/m)?.[1];
-      if (url && output.includes('\nstore: ')) {
-        clearTimeout(timer);
-        resolve({ url, child, output: () => output });
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-/** SIGTERM; resolves with the exit code (the server must stop by itself within 5 s). */
-function stop(server: Server): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    if (server.child.exitCode !== null) return resolve(server.child.exitCode);
-    const timer = setTimeout(() => {
-      server.child.kill('SIGKILL');
-      reject(new Error(`no exit within 5 s of SIGTERM:\n${server.output()}`));
-    }, 5000);
-    server.child.removeAllListeners('exit');
-    server.child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-    server.child.kill('SIGTERM');
-  });
-}
+const startCli = (args: string[]) => start(['--quiet', ...args]);
 
 const segmentCookie = async (context: BrowserContext) => (await context.cookies()).find((c) => c.name == 'segtag')?.value;
 async function waitForCookie(context: BrowserContext, page: Page, value: string) {

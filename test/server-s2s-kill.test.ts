@@ -5,7 +5,6 @@
  * under a final name, and a de-duplicating partner gets every change exactly once.
  */
 import { afterEach, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,35 +14,21 @@ import { applyEvents } from '../src/server/profiles/apply';
 import { compileRules } from '../src/server/rules/compile';
 import { parseRules } from '../src/server/rules/parse';
 import { openSqliteStore } from '../src/server/stores/sqlite';
-import { call, newUid, pageEvent, ROOT } from './support/server';
+import { call, newUid, pageEvent } from './support/server';
 import { startSink, waitFor } from './support/partner-sink';
+import { exited, startCli as start } from './support/cli-process';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-function startCli(args: string[]): Promise<{ url: string; child: ChildProcess; output: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/server/cli.mjs'), '--port', '0', '--log-level', 'error', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanup.push(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no start within 15 s:\n${output}`)), 15_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const url = output.match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/m)?.[1];
-      if (url && output.includes('\nstore: ')) {
-        clearTimeout(timer);
-        resolve({ url, child, output: () => output });
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before starting:\n${output}`)));
-  });
+/** Starts the CLI, logging errors only; killed after the test if still running. */
+async function startCli(args: string[]) {
+  const server = await start(['--log-level', 'error', ...args]);
+  cleanup.push(() => server.child.exitCode === null && server.child.signalCode === null && server.child.kill('SIGKILL'));
+  return server;
 }
-const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
 
 /** Every manifest's file is complete: its size and checksum match, its rows are all there. */
 function checkVisible(out: string) {

@@ -1,0 +1,63 @@
+/**
+ * `segtag-server` (the built dist/server/cli.mjs) as a real child process, for the e2e and
+ * the kill/restart tests. No test-runner imports: Playwright and vitest both load it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../dist/server/cli.mjs', import.meta.url));
+
+export interface CliServer {
+  url: string;
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
+}
+
+/**
+ * Starts the CLI on a free port with `args` and resolves once it printed its URL and store;
+ * rejects (and kills it) if it exits first or takes more than 15 s.
+ */
+export function startCli(args: string[]): Promise<CliServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the server did not start within 15 s:\n${output}`));
+    }, 15_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      const url = output.match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/m)?.[1];
+      if (url && output.includes('\nstore: ')) {
+        clearTimeout(timer);
+        resolve({ url, child, output: () => output });
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code} before starting:\n${output}`));
+    });
+  });
+}
+
+/** Resolves once the process has exited (at once if it already has). */
+export const exited = (child: ChildProcess) =>
+  new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : void child.once('exit', () => r())));
+
+/** SIGTERM; resolves with the exit code; rejects (and kills it) if it is still running after 5 s. */
+export function stopCli(server: CliServer): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    if (server.child.exitCode !== null) return resolve(server.child.exitCode);
+    const timer = setTimeout(() => {
+      server.child.kill('SIGKILL');
+      reject(new Error(`no exit within 5 s of SIGTERM:\n${server.output()}`));
+    }, 5000);
+    server.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    server.child.kill('SIGTERM');
+  });
+}
