@@ -1,6 +1,6 @@
 /** The command line of `segtag-server`: options, defaults and the help text. */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseStoreSpec, type StoreSpec } from '../stores/open';
 
 export const USAGE = `usage: segtag-server [options]     (in the repository: npm start -- [options])
@@ -52,27 +52,31 @@ export interface CliOptions {
 
 export class UsageError extends Error {}
 
-export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()): CliOptions {
-  let values;
+/** `parseArgs` whose complaints (unknown option, missing value) are UsageErrors. */
+export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T) {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        rules: { type: 'string' },
-        store: { type: 'string' },
-        'cors-origin': { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        quiet: { type: 'boolean' },
-        'no-s2s': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    return parseArgs(config);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()): CliOptions {
+  const { values } = parseArgsOrUsage({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      rules: { type: 'string' },
+      store: { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      quiet: { type: 'boolean' },
+      'no-s2s': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const port = values.port ?? '8080';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError(`--port: not a port number: ${port}`);
   let store: StoreSpec;

@@ -3,11 +3,10 @@
  * against the same rules file and store the server uses (docs/server-to-server.md).
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadRules, RulesError } from '../rules/parse';
 import { createS2s } from '../s2s/service';
 import { describeStore, openStore, parseStoreSpec } from '../stores/open';
-import { DEFAULT_STORE, UsageError } from './args';
+import { DEFAULT_STORE, parseArgsOrUsage, UsageError } from './args';
 
 export const S2S_USAGE = `usage: segtag-server s2s run DEST [options]
        segtag-server s2s retry DEST [options]
@@ -30,23 +29,17 @@ export interface S2sArgs {
 }
 
 export function parseS2sArgs(argv: string[], root: string, cwd = process.cwd()): S2sArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        rules: { type: 'string' },
-        store: { type: 'string' },
-        progress: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseArgsOrUsage({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      rules: { type: 'string' },
+      store: { type: 'string' },
+      progress: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const help = values.help ?? false;
   const [command, destination, ...rest] = positionals;
   if (!help) {
