@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import config from '../playwright.config';
 import { startCountingServer } from './support/counting-server';
-import { startSite, STUB } from './support/site';
+import { startSite, STUB, failOnPageErrors } from './support/site';
 
 // Playwright launches Chromium with --disable-back-forward-cache (so that page.goBack()
 // always hits the network); this file needs the cache, so it drops that one default flag.
@@ -9,9 +9,7 @@ import { startSite, STUB } from './support/site';
 test.use({ launchOptions: { ...config.use!.launchOptions, ignoreDefaultArgs: ['--disable-back-forward-cache'] } });
 
 test('a tagged page is restored from the back/forward cache: segtag adds no unload listener', async ({ page }) => {
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
   const site = await startSite();
   const api = await startCountingServer();
   try {

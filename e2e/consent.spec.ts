@@ -1,5 +1,5 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { answer, startSite, STUB } from './support/site';
+import { answer, startSite, STUB, failOnPageErrors } from './support/site';
 import { iabBundle, TCF_STUB, tcString, VENDOR } from './support/iab';
 
 /**
@@ -37,9 +37,7 @@ test.beforeEach(async ({ page }) => {
   const iab = await iabBundle();
   site.route('/iab.js', (_req, _body, res) => void res.writeHead(200, { 'content-type': 'text/javascript' }).end(iab));
   site.route('/tcf-stub.js', (_req, _body, res) => void res.writeHead(200, { 'content-type': 'text/javascript' }).end(TCF_STUB));
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
 });
 test.afterEach(() => site.close());
 

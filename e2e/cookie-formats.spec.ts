@@ -7,7 +7,7 @@ import { expect, test } from '@playwright/test';
 import fc from 'fast-check';
 import { parseSegmentCookie } from '../src/cookie';
 import type { CookieConfig } from '../src/types';
-import { answer, startSite } from './support/site';
+import { answer, startSite, failOnPageErrors } from './support/site';
 
 type Site = Awaited<ReturnType<typeof startSite>>;
 let site: Site;
@@ -16,9 +16,7 @@ let headers: string[];
 test.beforeEach(async ({ page }) => {
   site = await startSite();
   headers = [];
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
   // The decisioning server answers with the segments the case asks for.
   site.route('/rtc', (_req, body, res) => answer(res, 200, JSON.stringify({ segments: JSON.parse(body).events[0].signals.want })));
   // The publisher's server: records the Cookie header exactly as the browser sent it.

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { startCountingServer, type Fault } from './support/counting-server';
-import { startSite, STUB } from './support/site';
+import { startSite, STUB, failOnPageErrors } from './support/site';
 
 /**
  * Delivery: faults, reloads, unloads, two tabs, single-page apps and offline, in
@@ -20,9 +20,7 @@ const server = async (plan?: Parameters<typeof startCountingServer>[0]) => {
 
 // Any uncaught error or unhandled rejection on a page fails the test.
 const watch = (page: Page) =>
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
 
 test.beforeEach(async ({ page }) => {
   site = await startSite();

@@ -1,6 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import fc from 'fast-check';
-import { answer, startSite, STUB } from './support/site';
+import { answer, startSite, STUB, failOnPageErrors } from './support/site';
 import { asWire, COOKIE_OCTETS, dcsAnswer, v1Answer } from '../test/support/arbitraries';
 
 type Site = Awaited<ReturnType<typeof startSite>>;
@@ -29,9 +29,7 @@ test.beforeEach(async ({ page, context }) => {
   // Nothing leaves the machine: pixel URLs on other hosts are aborted.
   await context.route((url) => url.hostname != '127.0.0.1' && !url.hostname.endsWith('.pub.test'), (r) => r.abort());
   await page.addInitScript(RECORD_IMAGES);
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
 });
 test.afterEach(() => site.close());
 

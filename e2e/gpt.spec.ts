@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { answer, startSite, STUB } from './support/site';
+import { answer, startSite, STUB, failOnPageErrors } from './support/site';
 import { GPT_STANDIN } from './support/gpt-standin';
 
 type Site = Awaited<ReturnType<typeof startSite>>;
@@ -9,9 +9,7 @@ let warnings: string[];
 test.beforeEach(async ({ page }) => {
   site = await startSite();
   warnings = [];
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
   page.on('console', (m) => m.type() == 'warning' && warnings.push(m.text()));
 });
 test.afterEach(() => site.close());

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { answer, startSite, STUB } from './support/site';
+import { answer, startSite, STUB, failOnPageErrors } from './support/site';
 
 const PREBID = 'node_modules/prebid.js/dist/not-for-prod/prebid.js';
 const OPENX = 'https://rtb.openx.net/openrtbb/prebidjs';
@@ -19,9 +19,7 @@ test.beforeEach(async ({ page, context }) => {
   site = await startSite();
   bidRequests = [];
   offLoopback = [];
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
   // Routes registered later run first: the catch-all aborts what the OpenX route does not take.
   await context.route('**/*', (route) => {
     const url = route.request().url();

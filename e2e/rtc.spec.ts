@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { createApp } from '../src/server/app';
-import { answer, startSite, STUB } from './support/site';
+import { answer, startSite, STUB, failOnPageErrors } from './support/site';
 import { GPT_STANDIN } from './support/gpt-standin';
 
 type Site = Awaited<ReturnType<typeof startSite>>;
@@ -9,9 +9,7 @@ let site: Site;
 test.beforeEach(async ({ page }) => {
   site = await startSite();
   // Any uncaught error or unhandled rejection on the page fails the test.
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
 });
 test.afterEach(() => site.close());
 

@@ -8,7 +8,7 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSite } from './support/site';
+import { startSite, failOnPageErrors } from './support/site';
 import { startCli as start, stopCli as stop, type CliServer as Server } from '../test/support/cli-process';
 
 const startCli = (args: string[]) => start(['--quiet', ...args]);
@@ -30,9 +30,7 @@ test.afterEach(async () => {
 });
 
 test('the demo page against the CLI server; SIGTERM, restart, and the visitor is remembered', async ({ page, context }) => {
-  page.on('pageerror', (e) => {
-    throw new Error('page error: ' + e.message);
-  });
+  failOnPageErrors(page);
   const store = `sqlite:${join(dir, 'segtag.db')}`;
   const first = await startCli(['--store', store]);
   servers.push(first);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Page } from '@playwright/test';
 
 export type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void | Promise<void>;
 
@@ -60,6 +61,13 @@ export async function startSite() {
         server.closeAllConnections();
       }),
   };
+}
+
+/** Fails the running test on any uncaught error in the page: segtag must never throw into it. */
+export function failOnPageErrors(page: Page) {
+  page.on('pageerror', (e) => {
+    throw new Error('page error: ' + e.message);
+  });
 }
 
 /** A CORS-enabled JSON answer, as a decisioning server on another origin sends it. */
