@@ -176,6 +176,20 @@ test('cookie destinations: only allowlisted names, on the domain segtag uses, va
   ]);
 });
 
+test('withdrawal deletes allowlisted destination cookies, earlier pages\' too, and no other cookie', async ({ page, context }) => {
+  let calls = 0;
+  site.route('/rtc', (_req, _b, res) => (calls++, answer(res, 200, JSON.stringify({ segments: ['1'], cookies: [{ name: 'partner', value: 'p' }] }))));
+  // An earlier page wrote `aam`; the publisher's own cookie is not segtag's to delete.
+  await context.addCookies([
+    { name: 'aam', value: 'seg=1', url: site.origin },
+    { name: 'publisher', value: 'keep', url: site.origin },
+  ]);
+  const url = tagPage('/withdraw', `{ endpoint: '/rtc', site: 'pub', cookieDestinations: ['aam', 'partner'] }`, 'segtag-sync.min.js', `window.result.then(() => segtag('setConsent', 'out'));`);
+  await page.goto(url);
+  await expect.poll(async () => (await context.cookies()).map((c) => c.name).sort()).toEqual(['publisher']);
+  expect(calls).toBe(1);
+});
+
 test('the standard segtag.min.js carries no destinations: pixels and cookies in an answer are ignored', async ({ page, context }) => {
   site.route('/rtc', (_req, _b, res) =>
     answer(res, 200, JSON.stringify({ segments: ['1'], pixels: [{ id: 'p1', url: `${site.origin}/px?n=1` }], cookies: [{ name: 'aam', value: 'x' }] })),

@@ -18,12 +18,12 @@ export function createSegtag(config: SegtagConfig): Segtag {
   check(cfg.protocol == 'v1' || codec, 'protocol (dcs: segtag-aam.min.js)');
   // Single-page apps use the npm build or segtag-sync.min.js.
   check(!cfg.autoPage || features.autoPage, 'autoPage (true: segtag-sync.min.js)');
+  const destinations = features.destinations?.(cfg, config);
   const consent = createConsent(cfg.consent);
-  const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, [cfg.name, UID_COOKIE]);
-  // Validates `cookieDestinations` before any CMP is asked.
-  const destinations = features.destinations?.(cfg, config, platform, consent);
+  const own = [cfg.name, UID_COOKIE].concat(destinations?.cookies || []);
+  const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, own);
   // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
   if (cfg.consent == 'auto') readConsentSignals(consent, cfg.vendorId);
-  const tag = createClient(cfg, platform, codec, destinations, consent);
+  const tag = createClient(cfg, platform, codec, destinations?.create(platform, consent), consent);
   return cfg.autoPage ? features.autoPage!(tag, platform.context) : tag;
 }

@@ -17,7 +17,14 @@ import type { Segtag, SegtagConfig } from './types';
 export const features: {
   dcs?: Codec;
   v1?: Codec;
-  /** `platform` is consent-gated; the factory adds the (gated) pixel firer and validates `config.cookieDestinations`. */
-  destinations?: (cfg: ResolvedConfig, config: SegtagConfig, platform: Platform, consent: Consent) => Destinations;
+  /**
+   * Validates `config.cookieDestinations` (before any CMP is asked) and names those cookies,
+   * so that the consent gate deletes them on denial like segtag's own, earlier pages' included;
+   * `create` gets the gated platform and adds the (gated) pixel firer.
+   */
+  destinations?: (
+    cfg: ResolvedConfig,
+    config: SegtagConfig,
+  ) => { cookies: string[]; create: (platform: Platform, consent: Consent) => Destinations };
   autoPage?: (tag: Segtag, context: () => PageContext) => Segtag;
 } = {};

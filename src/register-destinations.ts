@@ -8,5 +8,10 @@ import { fire } from './browser/pixel';
 // Side effect on purpose: answers' `pixels` and `cookies` are read and applied in this build,
 // which is the only one that fires pixels (behind the consent gate).
 features.v1 = jsonCodecWithDestinations;
-features.destinations = (cfg, config, platform, consent) =>
-  createDestinations(resolveCookieDestinations(cfg, config.cookieDestinations), { ...platform, ...gatePixels(fire, consent) });
+features.destinations = (cfg, config) => {
+  const withCookies = resolveCookieDestinations(cfg, config.cookieDestinations);
+  return {
+    cookies: withCookies.cookieDestinations,
+    create: (platform, consent) => createDestinations(withCookies, { ...platform, ...gatePixels(fire, consent) }),
+  };
+};

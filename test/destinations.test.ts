@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/core/client';
 import { resolveConfig } from '../src/core/config';
-import { clearCookieDestinations, resolveCookieDestinations } from '../src/core/cookie-destinations';
+import { resolveCookieDestinations } from '../src/core/cookie-destinations';
 import { expandMacros, MAX_SEEN } from '../src/core/pixels';
 import { parseResponse } from '../src/protocol/parse-response';
 import type { DestinationOutcome } from '../src/types';
@@ -230,13 +230,6 @@ describe('cookie destinations', () => {
     const c = resolveConfig({ endpoint: '/rtc', site: 's', ...extra });
     expect(() => resolveCookieDestinations(c, list)).toThrow(TypeError);
     expect(() => resolveCookieDestinations(c, list)).toThrow('segtag: invalid cookieDestinations');
-  });
-
-  it('clearCookieDestinations removes every allowed destination cookie', async () => {
-    const { tag, jar, platform } = setup({ cookies: [{ name: 'aam', value: '1' }, { name: 'partner', value: '2' }] });
-    await tag.page();
-    clearCookieDestinations(cfg(), platform.cookies);
-    expect([...jar.keys()]).toEqual(['segtag_uid']);
   });
 
   it('a throwing listener breaks nothing; debug mode logs each outcome', async () => {

@@ -37,10 +37,3 @@ export function writeCookieDestinations(list: ParsedCookie[], cfg: DestinationsC
     emit('cookie', name, reason ? 'skipped' : 'written', reason || undefined);
   }
 }
-
-/**
- * Removes every allowed destination cookie, as on consent withdrawal. Stateless: they
- * live on the same domain as segtag's own cookies, so this also clears earlier pages'.
- */
-export const clearCookieDestinations = (cfg: DestinationsConfig, cookies: CookieJar) =>
-  cfg.cookieDestinations.forEach((name) => cookies.remove(name));
