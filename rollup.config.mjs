@@ -4,9 +4,38 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dts } from 'rollup-plugin-dts';
 import { readFileSync } from 'node:fs';
 
-// One TypeScript pass per bundle, over the files that bundle can reach; type errors fail the build.
-const ts = (exclude = ['src/server/**']) =>
-  typescript({ tsconfig: './tsconfig.json', include: ['src/**/*.ts'], exclude, noEmit: false, noEmitOnError: true });
+// The browser SDK's build. Type checking is done once, before this runs, by `tsc -b` over the
+// project references (see tsconfig.json); here TypeScript only strips types (`noCheck`).
+// The server package builds itself (server/rollup.config.mjs).
+
+/** The npm entries: `segtag` and its subpaths (package.json "exports"), each side-effect free. */
+const entries = {
+  segtag: 'src/index.ts',
+  dcs: 'src/dcs.ts',
+  destinations: 'src/destinations.ts',
+  'auto-page': 'src/auto-page.ts',
+  gpt: 'src/gpt.ts',
+  prebid: 'src/prebid.ts',
+  'ad-server': 'src/ad-server.ts',
+  cookie: 'src/cookie.ts',
+  protocol: 'src/protocol/index.ts',
+};
+
+const ts = () =>
+  typescript({
+    tsconfig: './tsconfig.base.json',
+    include: ['src/**/*.ts'],
+    compilerOptions: {
+      lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      types: [],
+      composite: false,
+      declaration: false,
+      emitDeclarationOnly: false,
+      noEmit: false,
+      noCheck: true,
+      noEmitOnError: true,
+    },
+  });
 
 // The command-queue stub publishers paste, shipped as-is next to the library.
 const copyStub = {
@@ -16,65 +45,65 @@ const copyStub = {
   },
 };
 
-const terse = () =>
+/**
+ * Internal properties are written `_name` in the source and mangled here (names with two
+ * leading underscores, such as the CMPs' `__tcfapi`, are the page's and stay). One name cache
+ * for all the chunks of a build, so that a property keeps one short name across files. It
+ * starts with the queue's in-memory fields named like their stored keys (src/core/queue.ts
+ * maps one form to the other explicitly; with the same letters, the two mappings compress to
+ * almost nothing). Correctness never depends on these names.
+ */
+const nameCache = () => ({ props: { props: { $_event: 'e', $_owner: 'o', $_leaseEnd: 'x', $_verifyAt: 'v' } } });
+
+const terse = (cache = nameCache()) =>
   terser({
     ecma: 2020,
-    compress: { passes: 3, unsafe_arrows: true },
-    mangle: { toplevel: true },
+    // pure_getters: reading a property has no side effect segtag relies on.
+    // inline: 1 keeps single-use functions (the queue's named steps) as functions instead of
+    // wrapping them in IIFEs where they are called.
+    compress: { passes: 7, inline: 1, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
+    mangle: { toplevel: true, properties: { regex: /^_[^_]/ } },
     format: { comments: false },
+    nameCache: cache,
   });
 
+/** Script tag: one self-contained minified IIFE that defines window.segtag. */
+const scriptTag = (input, file, extra = []) => ({
+  input,
+  // No "use strict" prologue (`strict: false`) and no `//# sourceMappingURL` line (the map is
+  // written next to the file, `hidden`): bytes every page downloads. The code does not depend on
+  // what strict mode changes; a developer loads the map by hand (docs/api.md).
+  output: { file, format: 'iife', sourcemap: 'hidden', strict: false },
+  plugins: [nodeResolve({ browser: true }), ts(), terse(), ...extra],
+});
+
 export default [
-  // npm: ES module, js-cookie stays a dependency for the app's bundler to resolve and dedupe.
+  // npm: ES modules, minified with mangled internals like the script tags; shared code in chunks;
+  // js-cookie stays a dependency for the app's bundler to resolve and dedupe.
   {
-    input: 'src/index.ts',
+    input: entries,
     external: ['js-cookie'],
-    output: { file: 'dist/segtag.mjs', format: 'es', sourcemap: true },
-    plugins: [ts()],
+    // One file per module, so that an app's bundler can leave out every module the app's imports
+    // do not reach: js-cookie, for one, is imported by the cookie jar alone, and bundlers cannot
+    // drop it once a module they keep imports it.
+    output: {
+      dir: 'dist',
+      format: 'es',
+      sourcemap: true,
+      preserveModules: true,
+      preserveModulesRoot: 'src',
+      entryFileNames: ({ isEntry }) => (isEntry ? '[name].mjs' : 'lib/[name].mjs'),
+    },
+    plugins: [ts(), terse()],
   },
-  // Script tag: one self-contained minified IIFE that defines window.segtag. No "use strict"
-  // prologue (`strict: false`): it is bytes every page downloads, and the code does not depend on
-  // what strict mode changes (no `this` in plain calls, no strict-mode throw used as a signal).
+  scriptTag('src/script-tag.ts', 'dist/segtag.min.js', [copyStub]),
+  scriptTag('src/script-tag-sync.ts', 'dist/segtag-sync.min.js'),
+  scriptTag('src/script-tag-aam.ts', 'dist/segtag-aam.min.js'),
+  // Public types, bundled from the declarations `tsc -b` wrote to .tsbuild/.
   {
-    input: 'src/script-tag.ts',
-    output: { file: 'dist/segtag.min.js', format: 'iife', sourcemap: true, strict: false },
-    plugins: [nodeResolve({ browser: true }), ts(), terse(), copyStub],
-  },
-  // Script tag with pixel syncs and cookie destinations.
-  {
-    input: 'src/script-tag-sync.ts',
-    output: { file: 'dist/segtag-sync.min.js', format: 'iife', sourcemap: true, strict: false },
-    plugins: [nodeResolve({ browser: true }), ts(), terse()],
-  },
-  // Script tag with destinations that also speaks Audience Manager's /event format (`protocol: 'dcs'`).
-  {
-    input: 'src/script-tag-aam.ts',
-    output: { file: 'dist/segtag-aam.min.js', format: 'iife', sourcemap: true, strict: false },
-    plugins: [nodeResolve({ browser: true }), ts(), terse()],
-  },
-  {
-    input: 'src/index.ts',
+    input: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, file.replace(/^src\/(.*)\.ts$/, '.tsbuild/src/$1.d.ts')])),
     external: ['js-cookie'],
-    output: { file: 'dist/segtag.d.ts', format: 'es' },
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
     plugins: [dts()],
-  },
-  // segtag/cookie: the segment cookie parser for servers (Node, edge runtimes). DOM-free and
-  // self-contained: it imports no js-cookie and touches no global.
-  {
-    input: 'src/cookie.ts',
-    output: { file: 'dist/cookie.mjs', format: 'es', sourcemap: true },
-    plugins: [ts()],
-  },
-  {
-    input: 'src/cookie.ts',
-    output: { file: 'dist/cookie.d.ts', format: 'es' },
-    plugins: [dts()],
-  },
-  // The decisioning server and its CLI, for Node; dependencies stay external.
-  {
-    input: 'src/server/cli.ts',
-    external: (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0'),
-    output: { file: 'dist/server/cli.mjs', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
-    plugins: [ts([])],
   },
 ];

@@ -1,9 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+// `npm run test:unit`: the SDK's and the server's unit tests, from the sources (no build needed).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    environment: 'node',
-    testTimeout: 20000,
+    projects: [
+      {
+        test: {
+          name: 'segtag',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/dist/**'],
+          environment: 'node',
+          testTimeout: 20000,
+        },
+      },
+      './server/vitest.config.ts',
+    ],
   },
 });

@@ -196,7 +196,7 @@ test('single-page app: pushState x3, replaceState to the same path, popstate: ex
   expect([...api.seen.values()].filter((e) => e.type == 'page').slice(4)).toMatchObject([{ url: site.origin + '/app/4', signals: { c_section: 'four' } }]);
 });
 
-test('the standard script tag rejects autoPage: true, naming segtag-sync.min.js, and sends nothing', async ({ page }) => {
+test('the standard script tag rejects autoPage: true, naming the missing feature, and sends nothing', async ({ page }) => {
   const api = await server();
   const url = site.page(
     '/spa-standard',
@@ -206,7 +206,7 @@ test('the standard script tag rejects autoPage: true, naming segtag-sync.min.js,
     ) + `<script>window.init = window.init.then(() => 'resolved', (e) => e.message);</script>`,
   );
   await page.goto(url);
-  expect(await page.evaluate(() => (window as any).init)).toBe('segtag: invalid autoPage (true: segtag-sync.min.js)');
+  expect(await page.evaluate(() => (window as any).init)).toBe('segtag: invalid autoPage (feature autoPage not included)');
   expect(await page.evaluate(() => (window as any).out)).toBe('segtag: invalid page (call init first)');
   await page.evaluate(() => history.pushState({}, '', '/spa-standard/2'));
   await page.waitForTimeout(300);

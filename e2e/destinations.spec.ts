@@ -190,7 +190,7 @@ test('withdrawal deletes allowlisted destination cookies, earlier pages\' too, a
   expect(calls).toBe(1);
 });
 
-test('the standard segtag.min.js carries no destinations: pixels and cookies in an answer are ignored', async ({ page, context }) => {
+test('the standard segtag.min.js carries no destinations: it rejects cookieDestinations, and ignores pixels and cookies in an answer', async ({ page, context }) => {
   site.route('/rtc', (_req, _b, res) =>
     answer(res, 200, JSON.stringify({ segments: ['1'], pixels: [{ id: 'p1', url: `${site.origin}/px?n=1` }], cookies: [{ name: 'aam', value: 'x' }] })),
   );
@@ -198,12 +198,14 @@ test('the standard segtag.min.js carries no destinations: pixels and cookies in 
     '/plain',
     `<!doctype html>${STUB}<script src="/segtag.min.js"></script>
     <script>
-      segtag('init', { endpoint: '/rtc', site: 'pub', cookieDestinations: ['aam'] });
+      window.refused = segtag('init', { endpoint: '/rtc', site: 'pub', cookieDestinations: ['aam'] }).then(() => 'resolved', (e) => e.message);
+      segtag('init', { endpoint: '/rtc', site: 'pub' });
       window.onDest = segtag('onDestinations', () => {}).then(() => 'resolved', (e) => e.message);
       window.result = segtag('page');
     </script>`,
   );
   await page.goto(url);
+  expect(await page.evaluate(() => (window as any).refused)).toBe('segtag: invalid cookieDestinations (feature destinations not included)');
   expect(await page.evaluate(() => (window as any).result)).toMatchObject({ ok: true, segments: ['1'] });
   expect(await page.evaluate(() => (window as any).onDest)).toBe('segtag: invalid command onDestinations');
   await page.waitForTimeout(300);
@@ -212,14 +214,14 @@ test('the standard segtag.min.js carries no destinations: pixels and cookies in 
   expect((await context.cookies()).map((c) => c.name).sort()).toEqual(['segtag', 'segtag_uid']);
 });
 
-test('the standard build rejects protocol dcs, naming the Audience Manager build', async ({ page }) => {
+test('the standard build rejects protocol dcs, naming the missing feature', async ({ page }) => {
   const url = site.page(
     '/std',
     `<!doctype html>${STUB}<script src="/segtag.min.js"></script>
     <script>window.out = segtag('init', { endpoint: '/event', site: 'pub', protocol: 'dcs' }).then(() => 'resolved', (e) => e.message);</script>`,
   );
   await page.goto(url);
-  expect(await page.evaluate(() => (window as any).out)).toMatch(/^segtag: .*segtag-aam\.min\.js/);
+  expect(await page.evaluate(() => (window as any).out)).toBe('segtag: invalid protocol (feature dcs not included)');
 });
 
 test('segtag-aam.min.js speaks the /event format and maps the documented answer', async ({ page, context }) => {
@@ -266,13 +268,15 @@ test('fuzz in the browser: hostile answers never throw, pollute, write or fire w
     `<!doctype html><script type="importmap">{ "imports": { "js-cookie": "/js-cookie.mjs" } }</script>
     <script type="module">
       import { createSegtag } from '/segtag.mjs';
+      import { destinations } from '/destinations.mjs';
+      import { dcs } from '/dcs.mjs';
       window.rejections = 0;
       addEventListener('unhandledrejection', () => window.rejections++);
       window.protoBefore = Object.getOwnPropertyNames(Object.prototype).sort().join();
       window.runAll = async (protocols) => {
         const results = [];
         for (let i = 0; i < protocols.length; i++) {
-          const tag = createSegtag({ endpoint: '/fz?i=' + i, site: 'f' + i, protocol: protocols[i], cookieDestinations: ['aam', 'partner'], cookie: { name: protocols[i] == 'dcs' ? 'segs' : 'segtag' } });
+          const tag = createSegtag({ endpoint: '/fz?i=' + i, site: 'f' + i, protocol: protocols[i], cookieDestinations: ['aam', 'partner'], cookie: { name: protocols[i] == 'dcs' ? 'segs' : 'segtag' } }, { dcs, destinations });
           tag.onDestinations(() => {});
           results.push(typeof (await tag.page()).ok);
         }

@@ -119,10 +119,16 @@ test('npm applyGpt: keys and values GAM would refuse never reach GPT, with a deb
 });
 
 test('npm applyGpt: slot-level targeting; follow re-applies fresher segments after the first ad call', async ({ page, context }) => {
+  // The server holds its answer until the test releases it, after the first ad request went
+  // out. The call's timeout (60 s, the most allowed) outlasts the test's 30 s, so the held call
+  // cannot time out first, however slow the machine: no timer races the release.
+  let arrived!: () => void;
   let release!: () => void;
+  const requested = new Promise<void>((r) => (arrived = r));
   const answered = new Promise<void>((r) => (release = r));
   site.route('/rtc', async (_req, _b, res) => {
-    await answered; // the server answers only after the first ad request went out
+    arrived();
+    await answered;
     answer(res, 200, JSON.stringify({ segments: ['fresh1', 'fresh2'] }));
   });
   await context.addCookies([{ name: 'segtag', value: 'seg=old', url: site.origin }]);
@@ -131,7 +137,7 @@ test('npm applyGpt: slot-level targeting; follow re-applies fresher segments aft
     `<!doctype html>${IMPORTS}${HELD_SLOT}${GPT_STANDIN}
     <script type="module">
       import { createSegtag, applyGpt } from '/segtag.mjs';
-      const tag = createSegtag({ endpoint: '/rtc', site: 'pub' });
+      const tag = createSegtag({ endpoint: '/rtc', site: 'pub', timeout: 60000 });
       window.call = tag.page();
       const t = await tag.ready(300);
       applyGpt(t, googletag, { slots: [window.slot], refresh: true, follow: tag });
@@ -140,11 +146,12 @@ test('npm applyGpt: slot-level targeting; follow re-applies fresher segments aft
   );
   await page.goto(url);
   await page.waitForFunction(() => (window as any).applied);
+  await requested; // the call is in flight, held
   let g = await gpt(page);
   expect(g.requests).toEqual([{ slot: 'top', targeting: { seg: ['old'] } }]);
   expect(g.targeting).toEqual({}); // slot-level only
   release();
-  await page.evaluate(() => (window as any).call);
+  expect(await page.evaluate(() => (window as any).call)).toMatchObject({ ok: true, segments: ['fresh1', 'fresh2'] });
   await page.evaluate(() => (window as any).googletag.pubads().refresh([(window as any).slot]));
   g = await gpt(page);
   expect(g.requests[1]).toEqual({ slot: 'top', targeting: { seg: ['fresh1', 'fresh2'] } });

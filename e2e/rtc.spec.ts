@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { createApp } from '../src/server/app';
+import { createApp } from '../server/src/app';
 import { answer, startSite, STUB, failOnPageErrors } from './support/site';
 import { GPT_STANDIN } from './support/gpt-standin';
 
@@ -21,7 +21,7 @@ const delayedLibrary = (ms: number) =>
   });
 
 test('script tag: commands queued before the library loads reach the server and the cookie', async ({ page, context }) => {
-  const app = createApp({ rules: 'examples/segments.json', logger: false });
+  const app = createApp({ rules: 'server/examples/segments.json', logger: false });
   const { url: serverUrl } = await app.listen(0, '127.0.0.1');
   try {
     delayedLibrary(300);

@@ -1,6 +1,6 @@
 /**
  * The SDK in Chromium against `segtag-server` started as a real child process (the built
- * dist/server/cli.mjs) with the embedded SQLite store: the demo page qualifies a visitor, the
+ * server/dist/cli.mjs) with the embedded SQLite store: the demo page qualifies a visitor, the
  * server stops on SIGTERM and restarts with the profile intact; an Audience Manager-style call
  * to /event from another origin is answered.
  */
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSite, failOnPageErrors } from './support/site';
-import { startCli as start, stopCli as stop, type CliServer as Server } from '../test/support/cli-process';
+import { startCli as start, stopCli as stop, type CliServer as Server } from '../server/test/support/cli-process';
 
 const startCli = (args: string[]) => start(['--quiet', ...args]);
 

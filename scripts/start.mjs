@@ -1,13 +1,16 @@
-// `npm start`: build once if the SDK or the server bundle is missing, then run the server CLI.
-// Arguments pass through: `npm start -- --port 0 --rules my-rules.json`.
+// `npm start`: build once if the SDK, its protocol module or the server bundle is missing, then
+// run the server CLI with the demo page and the example rules (its defaults). Arguments pass
+// through: `npm start -- --port 0 --rules my-rules.json`.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'dist/server/cli.mjs');
-const needed = [join(root, 'dist/segtag.min.js'), cli];
+const cli = join(root, 'server/dist/cli.mjs');
+// What the server needs at run time: the script tag it serves, the protocol module its bundle
+// imports (segtag/protocol), and the bundle itself.
+const needed = [join(root, 'dist/segtag.min.js'), join(root, 'dist/protocol.mjs'), cli];
 
 /** Runs a command with inherited stdio; resolves with its exit code (signals forwarded to it). */
 function run(command, args, options = {}) {
@@ -25,12 +28,14 @@ function run(command, args, options = {}) {
   });
 }
 
-if (needed.some((file) => !existsSync(file))) {
-  console.log('segtag: building (dist/ is missing files)…');
-  const code = await run('npx', ['rollup', '-c'], { shell: process.platform == 'win32' });
+const missing = needed.filter((file) => !existsSync(file));
+if (missing.length) {
+  console.log(`segtag: building (missing ${missing.map((f) => f.slice(root.length)).join(', ')})…`);
+  const code = await run('npm', ['run', 'build'], { shell: process.platform == 'win32' });
   if (code != 0) process.exit(code);
-  if (!existsSync(cli)) {
-    console.error('segtag: the build did not produce dist/server/cli.mjs: does rollup.config.mjs build src/server/cli.ts?');
+  const still = needed.filter((file) => !existsSync(file));
+  if (still.length) {
+    console.error(`segtag: the build did not produce ${still.map((f) => f.slice(root.length)).join(', ')}`);
     process.exit(1);
   }
 }

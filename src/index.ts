@@ -1,9 +1,20 @@
-import './register-dcs';
-import './register-destinations';
-import './register-auto-page';
+// `segtag`: the call loop (protocol v1), and the integrations re-exported for convenience. Every
+// module is free of side effects, so an app's bundler keeps only what the app imports. The
+// optional features have their own entries: segtag/dcs, segtag/destinations, segtag/auto-page.
 export { createSegtag } from './create-segtag';
-export { applyGpt, type GoogletagLike, type GptOptions, type GptTargetable } from './integrations/gpt';
-export { gamTargeting } from './integrations/gam-rules';
-export { applyPrebid, toOrtb2, type Ortb2Fragment, type Ortb2Options, type OrtbData, type PbjsLike, type PrebidOptions } from './integrations/prebid';
-export { toAdServerParams, type AdServerOptions, type AdServerStyle } from './integrations/ad-server';
-export type { CallResult, ConsentConfig, DestinationOutcome, CookieConfig, Segtag, SegtagConfig, Targeting, DeclaredIds, Signals, SignalValue } from './types';
+export * from './gpt';
+export * from './prebid';
+export * from './ad-server';
+export type { AutoPageFeature, DcsFeature, DestinationsFeature, SegtagFeatures } from './core/features';
+export type {
+  CallResult,
+  ConsentConfig,
+  CookieConfig,
+  DeclaredIds,
+  DestinationOutcome,
+  Segtag,
+  SegtagConfig,
+  SignalValue,
+  Signals,
+  Targeting,
+} from './types';

@@ -1,6 +1,7 @@
-// The script tag with Audience Manager's /event format (`protocol: 'dcs'`), destinations and `autoPage`:
-// the features register first, then the standard entry drains the command queue.
-import './register-dcs';
-import './register-destinations';
-import './register-auto-page';
-import './script-tag';
+// segtag-aam.min.js: segtag-sync.min.js plus Audience Manager's /event format (`protocol: 'dcs'`).
+import { autoPage } from './auto-page';
+import { dcs } from './dcs';
+import { destinations } from './destinations';
+import { installCommandQueue } from './script-tag/install';
+
+installCommandQueue({ dcs, destinations, autoPage });

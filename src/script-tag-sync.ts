@@ -1,6 +1,7 @@
-// The script tag with pixel syncs, cookie destinations and single-page apps' automatic page
-// views (`autoPage`): the features register first,
-// then the standard entry drains the command queue.
-import './register-destinations';
-import './register-auto-page';
-import './script-tag';
+// segtag-sync.min.js: the standard tag plus pixel syncs, cookie destinations and single-page
+// apps' automatic page views.
+import { autoPage } from './auto-page';
+import { destinations } from './destinations';
+import { installCommandQueue } from './script-tag/install';
+
+installCommandQueue({ destinations, autoPage });

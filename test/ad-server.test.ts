@@ -15,6 +15,7 @@ describe('toAdServerParams', () => {
     expect(toAdServerParams(t, { style: 'semicolon' })).toBe(';seg=1;seg=2;pos=top');
     expect(toAdServerParams(t, { style: 'query' })).toBe('seg=1&seg=2&pos=top');
     expect(toAdServerParams({ 'a b': ['x;y&z'] }, { style: 'query' })).toBe('a%20b=x%3By%26z');
+    expect(toAdServerParams({ 'a=b': ['x&y', '1+1%'] }, { style: 'semicolon' })).toBe(';a%3Db=x%26y;a%3Db=1%2B1%25');
   });
 
   it('gam applies GAM key-value rules; all styles skip empty and unencodable values', () => {
@@ -23,11 +24,31 @@ describe('toAdServerParams', () => {
     expect(toAdServerParams({}, { style: 'semicolon' })).toBe('');
   });
 
+  it('gam drops, never alters, keys and values cust_params cannot carry: , & = % +', () => {
+    // Before: seg%3D1001%2Cx%26y%2C1004, which GAM reads as { seg: ['1001', 'x'], 'y,1004': [] }.
+    expect(toAdServerParams({ seg: ['1001', 'x&y', '1004'] }, { style: 'gam' })).toBe('seg%3D1001%2C1004');
+    expect(toAdServerParams({ seg: ['100%', '%41', 'a%2Cb', 'a b'] }, { style: 'gam' })).toBe('seg%3Da%20b');
+    expect(toAdServerParams({ 'x&y': ['1'], 'k%41': ['2'], seg: ['3'] }, { style: 'gam' })).toBe('seg%3D3');
+    expect(toAdServerParams({ seg: ['x&y'] }, { style: 'gam' })).toBe('');
+  });
+
+  it('debug warns once with every value toAdServerParams dropped, GAM rules per value', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    toAdServerParams({ seg: ['1001', 'x&y', 'a(b', '1004'], 'a&b': ['1'] }, { style: 'gam' });
+    expect(warn).not.toHaveBeenCalled();
+    toAdServerParams({ seg: ['1001', 'x&y', 'a(b', '1004'], 'a&b': ['1'] }, { style: 'gam', debug: true });
+    expect(warn.mock.calls).toEqual([
+      ['segtag: GAM rules drop', 'seg', 'a(b'],
+      ['segtag: toAdServerParams dropped', [['seg', 'x&y'], ['a&b', '1']]],
+    ]);
+    warn.mockRestore();
+  });
+
   it('maxBytes keeps the longest prefix in priority order, with a debug warning', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     expect(toAdServerParams(t, { style: 'query', maxBytes: 11 })).toBe('seg=1&seg=2');
     expect(toAdServerParams(t, { style: 'query', maxBytes: 10, debug: true })).toBe('seg=1');
-    expect(warn).toHaveBeenCalledWith('segtag: toAdServerParams dropped 2 values');
+    expect(warn).toHaveBeenCalledWith('segtag: toAdServerParams dropped', [['seg', '2'], ['pos', 'top']]);
     expect(toAdServerParams(t, { style: 'gam', maxBytes: 11 })).toBe('seg%3D1%2C2');
     expect(toAdServerParams(t, { style: 'gam', maxBytes: 10 })).toBe('seg%3D1');
     warn.mockRestore();

@@ -11,7 +11,7 @@ const cfg = resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'p
 function setup(mode: ConsentMode, segments = ['1', '2']) {
   const fake = fakePlatform(() => ({ status: 200, body: { segments } }));
   let t = 1_700_000_000_000;
-  fake.platform.now = () => t++;
+  fake.platform._now = () => t++;
   const consent = createConsent(mode);
   const tag = createClient(cfg, gatePlatform(fake.platform, consent, [cfg.name, UID_COOKIE]), undefined, undefined, consent);
   return { ...fake, consent, tag };
@@ -23,7 +23,7 @@ describe('the client under consent', () => {
     const { tag, consent, sent, jar } = setup('auto');
     jar.set('segtag', { value: 'seg=9', days: 30 });
     jar.set(UID_COOKIE, { value: 'returning-visitor-1', days: 400 });
-    consent.report('tcfapi', 1);
+    consent._report('tcfapi', 1);
     const first = tag.page({ c_a: '1' });
     const second = tag.track('video_start');
     await tick();
@@ -31,7 +31,7 @@ describe('the client under consent', () => {
     // Reading is access too: nothing is read before consent.
     expect(tag.getTargeting()).toEqual({});
     expect(await tag.ready(20)).toEqual({});
-    consent.report('tcfapi', 2, { gdpr: true, tcf: 'CQ-TC' });
+    consent._report('tcfapi', 2, { gdpr: true, tcf: 'CQ-TC' });
     expect((await first).ok).toBe(true);
     expect((await second).ok).toBe(true);
     // Raised in one task, both ride in one call.
@@ -47,7 +47,7 @@ describe('the client under consent', () => {
     const { tag, consent, sent, jar } = setup('pending');
     const calls = [tag.page(), tag.page(), tag.track('x')];
     await tick();
-    consent.set('in');
+    consent._set('in');
     await Promise.all(calls);
     expect(new Set(sent.map((r) => r.uid)).size).toBe(1);
     expect(jar.get(UID_COOKIE)!.value).toBe(sent[0].uid);
@@ -83,12 +83,12 @@ describe('the client under consent', () => {
   it('a call in flight when consent is withdrawn writes nothing when it answers', async () => {
     let release!: () => void;
     const { platform, jar } = fakePlatform();
-    platform.post = () => new Promise((r) => (release = () => r({ status: 200, body: { segments: ['7'], uid: 'server-uid-1' } })));
+    platform._post = () => new Promise((r) => (release = () => r({ _status: 200, _body: { segments: ['7'], uid: 'server-uid-1' } })));
     const consent = createConsent('in');
     const tag = createClient(cfg, gatePlatform(platform, consent, [cfg.name, UID_COOKIE]), undefined, undefined, consent);
     const call = tag.page();
     await tick();
-    consent.set('out');
+    consent._set('out');
     release();
     await call;
     expect(jar.size).toBe(0);

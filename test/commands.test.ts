@@ -82,4 +82,14 @@ describe('command runner', () => {
     await expect(command('page')).rejects.toThrow(/call init first/);
     await command(...init);
   });
+
+  // `in` would find these on Object.prototype and call them on the instance.
+  it.each(['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__', '__defineGetter__'])(
+    'rejects %j: only the instance\'s own methods are commands',
+    async (name) => {
+      const { command } = setup();
+      await command(...init);
+      await expect(command(name)).rejects.toThrow(new TypeError('segtag: invalid command ' + name));
+    },
+  );
 });

@@ -6,46 +6,47 @@ const base = { endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-123' };
 describe('resolveConfig', () => {
   it('fills the defaults', () => {
     expect(resolveConfig(base)).toEqual({
-      ...base,
-      timeout: 2000,
+      _endpoint: base.endpoint,
+      site: base.site,
+      _timeout: 2000,
       name: 'segtag',
       key: 'seg',
-      days: 30,
+      _days: 30,
       domain: 'auto',
-      maxBytes: 3000,
-      format: 'single',
-      keySeparator: '=',
-      valueSeparator: ',',
-      autoPage: false,
-      debug: false,
-      protocol: 'v1',
+      _maxBytes: 3000,
+      _format: 'single',
+      _keySeparator: '=',
+      _valueSeparator: ',',
+      _autoPage: false,
+      _debug: false,
+      _protocol: 'v1',
       consent: 'auto',
-      vendorId: 0,
+      _vendorId: 0,
     });
   });
 
   it('defaults the value separator by format and accepts every allowed separator', () => {
-    expect(resolveConfig({ ...base, cookie: { format: 'pairs' } })).toMatchObject({ format: 'pairs', keySeparator: '=', valueSeparator: '&' });
+    expect(resolveConfig({ ...base, cookie: { format: 'pairs' } })).toMatchObject({ _format: 'pairs', _keySeparator: '=', _valueSeparator: '&' });
     for (const sep of '=,&|;/~!*^@#$') {
       const other = sep == '=' ? '|' : '=';
-      expect(resolveConfig({ ...base, cookie: { keySeparator: other, valueSeparator: sep } })).toMatchObject({ valueSeparator: sep });
+      expect(resolveConfig({ ...base, cookie: { keySeparator: other, valueSeparator: sep } })).toMatchObject({ _valueSeparator: sep });
     }
   });
 
   it('accepts a same-origin path and explicit cookie settings', () => {
     const r = resolveConfig({ endpoint: '/v1/rtc', site: 's', cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 } });
-    expect(r).toMatchObject({ endpoint: '/v1/rtc', name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 });
+    expect(r).toMatchObject({ _endpoint: '/v1/rtc', name: 'aam', key: 'kv', _days: 1, domain: '.example.com', _maxBytes: 2048 });
   });
 
   it('keeps the protocol; cookieDestinations is left to the destinations feature', () => {
     const r = resolveConfig({ ...base, cookieDestinations: 'not checked here' as any, protocol: 'dcs' });
-    expect(r).toMatchObject({ protocol: 'dcs' });
+    expect(r).toMatchObject({ _protocol: 'dcs' });
     expect(r).not.toHaveProperty('cookieDestinations');
   });
 
   it('accepts every consent mode and a TCF vendor id', () => {
     for (const mode of ['auto', 'in', 'pending', 'out'] as const)
-      expect(resolveConfig({ ...base, consent: { mode, vendorId: 755 } })).toMatchObject({ consent: mode, vendorId: 755 });
+      expect(resolveConfig({ ...base, consent: { mode, vendorId: 755 } })).toMatchObject({ consent: mode, _vendorId: 755 });
   });
 
   it.each([

@@ -22,49 +22,49 @@ afterEach(() => {
 describe('readConsentSignals with the real IAB CMP libraries', () => {
   it('no CMP and no GPC: granted, nothing to send', () => {
     const c = read();
-    expect(c.state()).toBe(GRANTED);
-    expect(c.wire).toEqual({});
+    expect(c._state()).toBe(GRANTED);
+    expect(c._wire).toEqual({});
   });
 
   it('Global Privacy Control opts out', () => {
     Object.defineProperty(navigator, 'globalPrivacyControl', { value: true, configurable: true });
     const c = read();
-    expect(c.state()).toBe(DENIED);
-    expect(c.wire).toEqual({ gpc: true });
+    expect(c._state()).toBe(DENIED);
+    expect(c._wire).toEqual({ gpc: true });
   });
 
   it('TCF: purpose 1 (and our vendor) grant; without them, denied; UI shown stays unknown', () => {
     const cmp = new TcfCmpApi(10, 1, true);
     const granted = tcString();
     const c = read(VENDOR);
-    expect(c.state()).toBe(UNKNOWN); // the CMP queues until its first update
+    expect(c._state()).toBe(UNKNOWN); // the CMP queues until its first update
     cmp.update('', true); // new visitor, UI shown: eventStatus 'cmpuishown'
-    expect(c.state()).toBe(UNKNOWN);
+    expect(c._state()).toBe(UNKNOWN);
     cmp.update(granted, false);
-    expect(c.state()).toBe(GRANTED);
-    expect(c.wire).toEqual({ gdpr: true, tcf: granted });
+    expect(c._state()).toBe(GRANTED);
+    expect(c._wire).toEqual({ gdpr: true, tcf: granted });
 
     cmp.update(tcString({ purposes: [3, 4] }), false);
-    expect(c.state()).toBe(DENIED);
+    expect(c._state()).toBe(DENIED);
     cmp.update(tcString({ vendors: [OTHER_VENDOR] }), false);
-    expect(c.state()).toBe(DENIED); // purpose 1, but not our vendor
-    expect(read(0).state()).toBe(GRANTED); // no vendor configured: purpose 1 is enough
+    expect(c._state()).toBe(DENIED); // purpose 1, but not our vendor
+    expect(read(0)._state()).toBe(GRANTED); // no vendor configured: purpose 1 is enough
     cmp.update(null); // gdprApplies false: TCF does not restrict
-    expect(c.state()).toBe(GRANTED);
-    expect(c.wire.gdpr).toBe(false);
+    expect(c._state()).toBe(GRANTED);
+    expect(c._wire.gdpr).toBe(false);
   });
 
   it('GPP: an opt-out of sale, sharing or targeted advertising in a US section denies', () => {
     w.__gpp = () => []; // the stub's empty queue, as the GPP CMP API expects to find it
     const cmp = new GppCmpApi(10, 1);
     const c = read();
-    expect(c.state()).toBe(UNKNOWN); // signal status 'not ready'
+    expect(c._state()).toBe(UNKNOWN); // signal status 'not ready'
     cmp.setFieldValue('usnat', 'SaleOptOutNotice', 1);
     cmp.setFieldValue('usnat', 'SaleOptOut', 2); // 2 = did not opt out
     cmp.setApplicableSections([7]);
     cmp.setSignalStatus('ready' as any);
-    expect(c.state()).toBe(GRANTED);
-    expect(c.wire).toEqual({ gpp: cmp.getGppString(), gppSid: '7' });
+    expect(c._state()).toBe(GRANTED);
+    expect(c._wire).toEqual({ gpp: cmp.getGppString(), gppSid: '7' });
 
     for (const [section, field, value = 1] of [
       ['usnat', 'SharingOptOut'],
@@ -76,7 +76,7 @@ describe('readConsentSignals with the real IAB CMP libraries', () => {
       cmp.clear();
       cmp.setFieldValue(section, field, value);
       cmp.setSignalStatus('ready' as any);
-      expect(read().state(), `${section}.${field}`).toBe(DENIED);
+      expect(read()._state(), `${section}.${field}`).toBe(DENIED);
     }
   });
 
@@ -85,17 +85,17 @@ describe('readConsentSignals with the real IAB CMP libraries', () => {
       throw new Error('broken CMP');
     };
     w.__gpp = (_cmd: string, cb: any) => cb({ pingData: null }, true);
-    expect(read().state()).toBe(UNKNOWN);
+    expect(read()._state()).toBe(UNKNOWN);
     w.__tcfapi = (_c: string, _v: number, cb: any) => cb({ gdprApplies: true, eventStatus: 'tcloaded' }, true);
     delete w.__gpp;
-    expect(read().state()).toBe(UNKNOWN);
+    expect(read()._state()).toBe(UNKNOWN);
   });
 
   it('never sends a TC or GPP string with characters outside base64url', () => {
     w.__tcfapi = (_c: string, _v: number, cb: any) =>
       cb({ gdprApplies: true, eventStatus: 'tcloaded', tcString: '"><script>', purpose: { consents: { 1: true } }, vendor: { consents: {} } }, true);
     const c = read();
-    expect(c.state()).toBe(GRANTED);
-    expect(c.wire).toEqual({ gdpr: true });
+    expect(c._state()).toBe(GRANTED);
+    expect(c._wire).toEqual({ gdpr: true });
   });
 });

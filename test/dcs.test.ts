@@ -1,13 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/core/client';
 import { resolveConfig } from '../src/core/config';
-import { dcs, decodeDcs, encodeDcs } from '../src/protocol/dcs';
+import { dcsCodec as dcs, decodeDcs, encodeDcs } from '../src/core/dcs-codec';
 import type { CallRequest } from '../src/protocol/types';
 import { fakePlatform } from './fake-platform';
 import { createDestinations } from '../src/core/destinations';
 import { resolveCookieDestinations } from '../src/core/cookie-destinations';
 
-const SINGLE = { format: 'single' as const, key: 'seg', keySeparator: '=', valueSeparator: ',' };
+const SINGLE = { _format: 'single' as const, key: 'seg', _keySeparator: '=', _valueSeparator: ',' };
 
 /** The documented example answer (FIELD-NOTES section 1, `dcs-url-receive.md`), with a full uuid. */
 const EXAMPLE = {
@@ -28,7 +28,7 @@ const request = (over: Partial<CallRequest> = {}): CallRequest => ({
 
 describe('encodeDcs', () => {
   it('sends the /event keys as a form-encoded body, d_rtbd=json&d_dst=1 last', () => {
-    const { body, contentType } = encodeDcs(request({ ids: { '12345': 'abc', '678': 'x y', crm: 'dropped' } }));
+    const { _body: body, _contentType: contentType } = encodeDcs(request({ ids: { '12345': 'abc', '678': 'x y', crm: 'dropped' } }));
     expect(contentType).toBe('application/x-www-form-urlencoded');
     expect(body).toBe(
       'c_section=sports&p_age=42&c_tags=f1%2Cmotor&c_loggedIn=true&c_d_uuid=spoof' +
@@ -40,7 +40,7 @@ describe('encodeDcs', () => {
   });
 
   it('sends a track event name as c_event', () => {
-    const { body } = encodeDcs(request({ events: [{ id: 'e', type: 'track', name: 'video start', ts: 1, url: 'u', signals: {} }] }));
+    const { _body: body } = encodeDcs(request({ events: [{ id: 'e', type: 'track', name: 'video start', ts: 1, url: 'u', signals: {} }] }));
     expect(body).toBe('c_event=video+start&d_uuid=visitor-0001&d_rtbd=json&d_dst=1');
   });
 });
@@ -65,7 +65,7 @@ describe('decodeDcs', () => {
 
   it('skips iframe destinations, reads numeric ids, and treats an empty 200 as "nothing new"', () => {
     const r = decodeDcs({ dests: [{ id: 5, c: 'https://a/', y: 'iframe' }, { id: 6, c: 'https://b/' }] }, { name: 'segtag', ...SINGLE })!;
-    expect(r.pixels).toEqual([{ id: '6', url: 'https://b/', hideReferrer: undefined }]);
+    expect(r.pixels).toEqual([{ id: '6', url: 'https://b/', hideReferrer: false, ttl: undefined }]);
     expect(decodeDcs({}, { name: 'segtag', ...SINGLE })).toEqual({});
   });
 
@@ -88,7 +88,7 @@ describe('a client speaking DCS', () => {
       expect(sent[0].body).toMatch(/^c_section=sports&d_uuid=[0-9a-f-]{36}&d_cid=12345%01abc&d_rtbd=json&d_dst=1$/);
       // No `segs` item: the segment cookie is left alone, the `aam` item is a destination.
       expect(result).toEqual({ ok: true, segments: [], targeting: {} });
-      expect(jar.get('aam')).toEqual({ value: 'seg=123,456', days: 30, domain: 'example.com' });
+      expect(jar.get('aam')).toEqual({ value: 'seg=123,456', days: 30 });
       expect(jar.get('segtag_uid')!.value).toBe(EXAMPLE.uuid);
       expect(fired).toMatchObject([{ url: 'https://partner.example/p?x=1', hideReferrer: true }]);
 

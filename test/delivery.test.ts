@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/core/client';
-import { autoPage } from '../src/core/auto-page';
+import { addAutoPage } from '../src/core/auto-page';
 import { resolveConfig } from '../src/core/config';
-import type { HttpAnswer, KeyValueStore } from '../src/core/platform';
+import type { KeyValueStore } from '../src/core/platform';
+import type { FakeAnswer as HttpAnswer } from './fake-platform';
 import { queueKey } from '../src/core/queue';
 import type { Segtag } from '../src/types';
 import { fakePlatform } from './fake-platform';
@@ -50,11 +51,11 @@ function tab(
 ) {
   const fake = fakePlatform(answer, store);
   fake.state.now = undefined; // follow the fake clock
-  if (storage) fake.platform.storage = storage;
+  if (storage) fake.platform._storage = storage;
   const cfg = resolveConfig({ endpoint: '/rtc', site: 'pub-1', ...config });
   const client = createClient(cfg, fake.platform);
-  // What createSegtag does in the builds that register autoPage.
-  const tag = cfg.autoPage ? autoPage(client, fake.navigation, fake.platform.context) : client;
+  // What createSegtag does when given the autoPage feature.
+  const tag = cfg._autoPage ? addAutoPage(client, fake.navigation, fake.platform._context) : client;
   tags.push(tag);
   return { ...fake, tag };
 }
@@ -292,7 +293,7 @@ describe('persisted queue', () => {
   it('works from memory when storage keeps nothing (private mode, quota, consent)', async () => {
     let n = 0;
     const { tag, sent, platform } = tab((body) => (++n == 1 ? { status: 503, body: undefined } : ok(body)));
-    platform.storage = { get: () => null, set() {}, remove() {} };
+    platform._storage = { get: () => null, set() {}, remove() {} };
     await tag.page();
     await vi.advanceTimersByTimeAsync(250);
     expect(sent).toHaveLength(2);

@@ -6,7 +6,7 @@ import { expandMacros, MAX_SEEN } from '../src/core/pixels';
 import { parseResponse } from '../src/protocol/parse-response';
 import type { DestinationOutcome } from '../src/types';
 import { fakePlatform } from './fake-platform';
-import { jsonCodecWithDestinations, parseResponseWithDestinations } from '../src/protocol/codec';
+import { jsonCodecWithDestinations, parseResponseWithDestinations } from '../src/core/codec';
 import { createDestinations } from '../src/core/destinations';
 
 const cfg = (extra = {}) => resolveCookieDestinations(resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-1', ...extra }), ['aam', 'partner']);
@@ -18,7 +18,7 @@ function setup(body: any, extra = {}, platformExtra: Partial<ReturnType<typeof f
   const c = cfg(extra);
   const tag = createClient(c, fake.platform, jsonCodecWithDestinations, createDestinations(c, fake.platform));
   const outcomes: DestinationOutcome[] = [];
-  tag.onDestinations((o) => outcomes.push(o));
+  tag.onDestinations!((o) => outcomes.push(o));
   return { ...fake, tag, outcomes };
 }
 
@@ -81,7 +81,7 @@ describe('pixel syncs', () => {
   it('never fires javascript:, data:, blob:, relative, http (on an https page) or overlong URLs', async () => {
     vi.useFakeTimers();
     const bad = ['javascript:alert(1)', 'data:image/gif;base64,R0lG', 'blob:https://a/x', '/relative', '//a.example/p', 'http://a.example/p', 'https://a.example/' + 'x'.repeat(5000), 'ftp://a/', 'not a url', '%uid%:alert(1)'];
-    const { tag, fired, outcomes } = setup({ pixels: bad.map((url, i) => px('b' + i, url)) }, {}, { uuid: () => 'javascript' });
+    const { tag, fired, outcomes } = setup({ pixels: bad.map((url, i) => px('b' + i, url)) }, {}, { _uuid: () => 'javascript' });
     await tag.page();
     await settle();
     expect(fired).toEqual([]);
@@ -90,7 +90,7 @@ describe('pixel syncs', () => {
 
   it('allows http pixels on an http page', async () => {
     vi.useFakeTimers();
-    const { tag, fired } = setup({ pixels: [px('1', 'http://a.example/p')] }, {}, { context: () => ({ url: 'http://www.example.com/' }) });
+    const { tag, fired } = setup({ pixels: [px('1', 'http://a.example/p')] }, {}, { _context: () => ({ url: 'http://www.example.com/' }) });
     await tag.page();
     await settle();
     expect(fired.map((f) => f.url)).toEqual(['http://a.example/p']);
@@ -129,7 +129,7 @@ describe('pixel syncs', () => {
     expect(next.fired.map((f) => f.url)).toEqual(['https://a.example/n']);
 
     // Ten minutes later `t` fires again.
-    const later = setup({ pixels }, {}, { now: () => 1_700_000_000_000 + 10 * 60e3 + 1 });
+    const later = setup({ pixels }, {}, { _now: () => 1_700_000_000_000 + 10 * 60e3 + 1 });
     for (const [k, v] of first.store) later.store.set(k, v);
     await later.tag.page();
     await settle();
@@ -155,7 +155,7 @@ describe('pixel syncs', () => {
 
   it('expands consent macros from the platform consent state when there is one', async () => {
     vi.useFakeTimers();
-    const { tag, fired } = setup({ pixels: [px('1', 'https://a.example/?g=${GDPR}&c=${GDPR_CONSENT_755}')] }, {}, { consent: () => ({ gdpr: 1, tcString: 'CPabc' }) });
+    const { tag, fired } = setup({ pixels: [px('1', 'https://a.example/?g=${GDPR}&c=${GDPR_CONSENT_755}')] }, {}, { _macroConsent: () => ({ gdpr: 1, tcString: 'CPabc' }) });
     await tag.page();
     await settle();
     expect(fired[0].url).toBe('https://a.example/?g=1&c=CPabc');
@@ -163,7 +163,7 @@ describe('pixel syncs', () => {
 
   it('reports a rejected fire as an error and keeps going', async () => {
     vi.useFakeTimers();
-    const { tag, outcomes } = setup({ pixels: [px('1', 'https://a.example/')] }, {}, { fire: () => Promise.reject(new Error('blocked')) });
+    const { tag, outcomes } = setup({ pixels: [px('1', 'https://a.example/')] }, {}, { _fire: () => Promise.reject(new Error('blocked')) });
     await tag.page();
     await settle();
     expect(outcomes).toEqual([{ type: 'pixel', id: '1', status: 'error' }]);
@@ -187,7 +187,7 @@ describe('cookie destinations', () => {
       },
     );
     await tag.page();
-    expect(jar.get('aam')).toEqual({ value: 'seg=123,456', days: 30, domain: 'example.com' });
+    expect(jar.get('aam')).toEqual({ value: 'seg=123,456', days: 30 });
     expect(jar.get('partner')).toEqual({ value: 'x', days: 30 });
     expect(jar.get('segtag_uid')!.value).not.toBe('hijack');
     expect([...jar.keys()].sort()).toEqual(['aam', 'partner', 'segtag_uid']);
@@ -236,7 +236,7 @@ describe('cookie destinations', () => {
     const info = vi.spyOn(console, 'info').mockImplementation(() => {});
     try {
       const { tag, jar } = setup({ cookies: [{ name: 'aam', value: '1' }] }, { debug: true });
-      tag.onDestinations(() => {
+      tag.onDestinations!(() => {
         throw new Error('publisher bug');
       });
       expect((await tag.page()).ok).toBe(true);
@@ -246,6 +246,6 @@ describe('cookie destinations', () => {
       info.mockRestore();
     }
     const p = fakePlatform().platform;
-    expect(() => createClient(cfg(), p, undefined, createDestinations(cfg(), p)).onDestinations('x' as any)).toThrow(/onDestinations/);
+    expect(() => createClient(cfg(), p, undefined, createDestinations(cfg(), p)).onDestinations!('x' as any)).toThrow(/onDestinations/);
   });
 });

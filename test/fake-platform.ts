@@ -1,4 +1,11 @@
-import type { CookieJar, HttpAnswer, Platform } from '../src/core/platform';
+import type { CookieJar, Platform } from '../src/core/platform';
+
+/** What the scripted server answers: status, parsed body and Retry-After. */
+export interface FakeAnswer {
+  status: number;
+  body: unknown;
+  retry?: string | null;
+}
 
 /**
  * An in-memory platform for core tests: a cookie map, a storage map, a scripted server,
@@ -8,11 +15,11 @@ import type { CookieJar, HttpAnswer, Platform } from '../src/core/platform';
 let platforms = 0;
 
 export function fakePlatform(
-  answer: (body: any, keepalive?: boolean) => Promise<HttpAnswer> | HttpAnswer = () => ({ status: 200, body: { segments: [] } }),
+  answer: (body: any, keepalive?: boolean) => Promise<FakeAnswer> | FakeAnswer = () => ({ status: 200, body: { segments: [] } }),
   /** Pass another platform's store to share "localStorage" between tabs or page loads. */
   store = new Map<string, string>(),
 ) {
-  const jar = new Map<string, { value: string; days: number; domain?: string }>();
+  const jar = new Map<string, { value: string; days: number }>();
   const sent: any[] = [];
   /** Pixels fired: url, hideReferrer and the platform clock when fired. */
   const fired: { url: string; hideReferrer: boolean; at: number }[] = [];
@@ -24,42 +31,40 @@ export function fakePlatform(
   let n = 0;
   const cookies: CookieJar = {
     get: (name) => jar.get(name)?.value,
-    set: (name, value, days, domain) => {
-      // The jar's domain rule on www.example.com, where example.com is the broadest domain.
-      if (domain != null && !['example.com', '.example.com', 'www.example.com'].includes(domain)) return false;
-      jar.set(name, { value, days, ...(domain != null && { domain }) });
-      return true;
-    },
+    set: (name, value, days) => void jar.set(name, { value, days }),
     remove: (name) => void jar.delete(name),
+    // On www.example.com, where example.com is the broadest domain.
+    _domain: () => 'example.com',
     encode: (v) => encodeURIComponent(v).replace(/%(2[346BF]|3[AC-F]|40|5[BDE]|60|7[BCD])/g, decodeURIComponent),
   };
   const platform: Platform = {
-    cookies,
-    storage: {
+    _cookies: cookies,
+    _storage: {
       get: (key) => store.get(key) ?? null,
       set: (key, value) => void store.set(key, value),
       remove: (key) => void store.delete(key),
     },
-    post: async (_url, body, _timeout, keepalive, contentType) => {
+    _post: async (_url, body, _timeout, keepalive, contentType) => {
       // JSON (protocol v1) is recorded parsed, anything else (the DCS form) as sent.
       const parsed = contentType ? { body, contentType } : JSON.parse(body);
       sent.push(parsed);
       if (keepalive) parsed.keepalive = true; // noted on the recorded request for tests
-      return answer(parsed, keepalive);
+      const { status, body: answered, retry } = await answer(parsed, keepalive);
+      return { _status: status, _body: answered, _retry: retry };
     },
-    fire: async (url, hideReferrer) => {
+    _fire: async (url, hideReferrer) => {
       fired.push({ url, hideReferrer, at: Date.now() });
       return !url.includes('broken');
     },
-    online: () => state.online,
-    lifecycle(listener) {
+    _online: () => state.online,
+    _lifecycle(listener) {
       lifecycleListeners.add(listener);
       return () => lifecycleListeners.delete(listener);
     },
-    context: () => ({ url: state.url, title: 'A' }),
-    uuid: () => `${prefix}-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+    _context: () => ({ url: state.url, title: 'A' }),
+    _uuid: () => `${prefix}-0000-4000-8000-${String(++n).padStart(12, '0')}`,
     // A fixed clock by default; `state.now = undefined` follows Date.now (and vitest's fake timers).
-    now: () => state.now ?? Date.now(),
+    _now: () => state.now ?? Date.now(),
   };
   /** `true`: the page is hidden or left; `false`: visible again or back online. */
   const fire = (hidden: boolean) => lifecycleListeners.forEach((l) => l(hidden));

@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../src/core/client';
 import { resolveConfig } from '../src/core/config';
-import { dcs } from '../src/protocol/dcs';
+import { dcsCodec as dcs } from '../src/core/dcs-codec';
 import { asWire, COOKIE_OCTETS, dcsAnswer, v1Answer } from './support/arbitraries';
 import { fakePlatform } from './fake-platform';
-import { jsonCodecWithDestinations } from '../src/protocol/codec';
+import { jsonCodecWithDestinations } from '../src/core/codec';
 import { createDestinations } from '../src/core/destinations';
 import { resolveCookieDestinations } from '../src/core/cookie-destinations';
 
@@ -19,7 +19,7 @@ async function run(text: string, protocol: 'v1' | 'dcs') {
   const cfg = resolveCookieDestinations(resolveConfig({ endpoint: '/rtc', site: 'fuzz', protocol, cookie: { name: protocol == 'dcs' ? 'segs' : 'segtag' } }), ALLOWED);
   const tag = createClient(cfg, fake.platform, protocol == 'dcs' ? dcs : jsonCodecWithDestinations, createDestinations(cfg, fake.platform));
   const outcomes: unknown[] = [];
-  tag.onDestinations((o) => outcomes.push(o));
+  tag.onDestinations!((o) => outcomes.push(o));
   const result = await tag.page({ c_x: '1' });
   // Long enough for every pixel of an answer (10, 100 ms apart); a malformed answer is
   // retried with backoff forever, so the tag is destroyed before the clock runs out.
@@ -34,7 +34,7 @@ async function run(text: string, protocol: 'v1' | 'dcs') {
   // Only segtag's own cookies and allowlisted destinations, with valid bytes and size.
   for (const [name, { value }] of fake.jar) {
     expect([cfg.name, 'segtag_uid', ...ALLOWED]).toContain(name);
-    const stored = fake.platform.cookies.encode(value);
+    const stored = fake.platform._cookies.encode(value);
     expect(stored).toMatch(COOKIE_OCTETS);
     expect(name.length + stored.length).toBeLessThanOrEqual(4096);
   }

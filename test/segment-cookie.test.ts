@@ -10,21 +10,21 @@ const fmt = (o: Partial<SegmentFormat>) => ({ ...single, ...o });
 
 describe('segment cookie value', () => {
   it('default: single key, serialized, stored with the comma percent-encoded', () => {
-    const { value, kept } = serializeSegments(single, ['123', '456'], 'segtag', 3000, encode);
+    const { _value: value, _kept: kept } = serializeSegments(single, ['123', '456'], 'segtag', 3000, encode);
     expect(value).toBe('seg=123,456');
     expect(kept).toEqual(['123', '456']);
     expect(encode(value)).toBe('seg=123%2C456');
   });
 
   it('pairs: key=value joined with &, stored literally', () => {
-    const { value } = serializeSegments(pairs, ['123', '456'], 'segtag', 3000, encode);
+    const { _value: value } = serializeSegments(pairs, ['123', '456'], 'segtag', 3000, encode);
     expect(value).toBe('seg=123&seg=456');
     expect(encode(value)).toBe('seg=123&seg=456');
   });
 
   it('custom key and separators', () => {
-    expect(serializeSegments(fmt({ key: 'aud', keySeparator: '|', valueSeparator: ';' }), ['1', '2'], 'n', 3000, encode).value).toBe('aud|1;2');
-    expect(serializeSegments(fmt({ format: 'pairs', key: 'x', keySeparator: '~', valueSeparator: '!' }), ['1', '2'], 'n', 3000, encode).value).toBe(
+    expect(serializeSegments(fmt({ key: 'aud', _keySeparator: '|', _valueSeparator: ';' }), ['1', '2'], 'n', 3000, encode)._value).toBe('aud|1;2');
+    expect(serializeSegments(fmt({ _format: 'pairs', key: 'x', _keySeparator: '~', _valueSeparator: '!' }), ['1', '2'], 'n', 3000, encode)._value).toBe(
       'x~1!x~2',
     );
   });
@@ -33,25 +33,25 @@ describe('segment cookie value', () => {
     const ids = Array.from({ length: 500 }, (_, i) => `segment_${i}`);
     for (const f of [single, pairs])
       for (const maxBytes of [64, 100, 1000, 3000, 4096]) {
-        const { value, kept } = serializeSegments(f, ids, 'segtag', maxBytes, encode);
+        const { _value: value, _kept: kept } = serializeSegments(f, ids, 'segtag', maxBytes, encode);
         expect('segtag'.length + encode(value).length).toBeLessThanOrEqual(maxBytes);
         expect(kept).toEqual(ids.slice(0, kept.length));
         // one more segment would not have fitted
-        const next = serializeSegments(f, ids.slice(0, kept.length + 1), 'segtag', Infinity, encode).value;
+        const next = serializeSegments(f, ids.slice(0, kept.length + 1), 'segtag', Infinity, encode)._value;
         expect('segtag'.length + encode(next).length).toBeGreaterThan(maxBytes);
       }
   });
 
   it('round-trips through parseSegments in every format', () => {
     const ids = ['1', 'a.b', 'x:y', 'z-_'];
-    for (const f of [single, pairs, fmt({ key: 'k', keySeparator: '#', valueSeparator: '$' })]) {
-      const { value } = serializeSegments(f, ids, 'n', 3000, encode);
+    for (const f of [single, pairs, fmt({ key: 'k', _keySeparator: '#', _valueSeparator: '$' })]) {
+      const { _value: value } = serializeSegments(f, ids, 'n', 3000, encode);
       expect(parseSegments(value, f)).toEqual(ids);
     }
   });
 
   it('reads a pairs cookie with single settings and vice versa when the separators match', () => {
-    expect(parseSegments('seg=1&seg=2', fmt({ valueSeparator: '&' }))).toEqual(['1', '2']);
+    expect(parseSegments('seg=1&seg=2', fmt({ _valueSeparator: '&' }))).toEqual(['1', '2']);
     expect(parseSegments('seg=1&2', pairs)).toEqual(['1', '2']);
   });
 

@@ -8,4 +8,4 @@ export const CACHE_DIR = join(BENCH_DIR, '.cache');
 export const SCRIPT_TAG = join(DIST, 'segtag.min.js');
 export const STUB = join(DIST, 'stub.js');
 /** The server CLI under test; BENCH_SERVER_CLI points the server part at another build. */
-export const SERVER_CLI = process.env.BENCH_SERVER_CLI || join(DIST, 'server', 'cli.mjs');
+export const SERVER_CLI = process.env.BENCH_SERVER_CLI || join(ROOT, 'server', 'dist', 'cli.mjs');

@@ -1,6 +1,7 @@
 /**
- * The server part's workload: generated rules files (the format of examples/segments.json and the
- * rules docs) and protocol-v1 request bodies whose signals match a few of the generated traits.
+ * The server part's workload: generated rules files (the format of server/examples/segments.json
+ * and the rules docs) and protocol-v1 request bodies whose signals match a few of the generated
+ * traits.
  */
 
 /** Signal keys the generated traits spread over; each trait tests one key for one distinct value. */

@@ -59,7 +59,7 @@ async function startRedis() {
 
 export async function run() {
   if (!existsSync(SERVER_CLI)) {
-    return { title: 'Server throughput', rows: [], table: 'not available: dist/server/cli.mjs was not built', notes: [] };
+    return { title: 'Server throughput', rows: [], table: 'not available: server/dist/cli.mjs was not built', notes: [] };
   }
   const cli = cliFeatures();
   const tmp = mkdtempSync(join(tmpdir(), 'segtag-bench-'));

@@ -9,9 +9,12 @@ const files: Record<string, [string, string]> = {
   '/segtag.min.js': ['dist/segtag.min.js', 'text/javascript'],
   '/segtag-aam.min.js': ['dist/segtag-aam.min.js', 'text/javascript'],
   '/segtag-sync.min.js': ['dist/segtag-sync.min.js', 'text/javascript'],
-  '/segtag.mjs': ['dist/segtag.mjs', 'text/javascript'],
   '/js-cookie.mjs': ['node_modules/js-cookie/dist/js.cookie.mjs', 'text/javascript'],
 };
+
+/** The npm build's ES modules (`/segtag.mjs`, `/destinations.mjs`, `/lib/core/client.mjs`...), from dist/. */
+const npmModule = (path: string): [string, string] | undefined =>
+  /^\/[\w-]+(\/[\w-]+)*\.mjs$/.test(path) && path != '/js-cookie.mjs' ? ['dist' + path, 'text/javascript'] : undefined;
 
 /** The stub, exactly as the README tells publishers to paste it. */
 export const STUB = `<script>${readFileSync('src/stub.js', 'utf8').trim()}</script>`;
@@ -29,7 +32,7 @@ export async function startSite() {
     for await (const chunk of req) body += chunk;
     const route = routes.get(path);
     if (route) return route(req, body, res);
-    const file = files[path];
+    const file = files[path] || npmModule(path);
     const page = pages.get(path);
     if (file) {
       res.writeHead(200, { 'content-type': file[1], 'cache-control': 'no-store' });

@@ -7,7 +7,7 @@
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createDecider } from './decide';
@@ -17,7 +17,7 @@ import { eventRoutes } from './http/event';
 import { createMetrics, metricsRoutes } from './http/metrics';
 import { rtcRoutes } from './http/rtc';
 import { staticRoutes } from './http/static';
-import { repoRoot } from './repo-root';
+import { DEMO_PAGE, findSdkFiles } from './paths';
 import { createS2s, type S2s } from './s2s/service';
 import { createRulesSource, type ReloadResult } from './rules/source';
 import type { Rules } from './rules/types';
@@ -37,11 +37,9 @@ export interface AppOptions {
   store?: ProfileStore | string;
   /** Allowed origin(s) for calls; `'*'` (default) allows any page, as the SDK sends no credentials. */
   corsOrigin?: string | string[];
-  /** Where demo.html and node_modules are found. Default: the repository root. */
-  rootDir?: string;
-  /** The SDK build output. Default: `<rootDir>/dist`. */
+  /** The SDK build output. Default: the dist/ folder of the `segtag` package, found as `import 'segtag'` would find it. */
   distDir?: string;
-  /** Serve the demo page at `/`. Default true. */
+  /** Serve the demo page (examples/demo.html in this package) at `/`. Default true. */
   demo?: boolean;
   /** JSON logs (pino): false or absent for none, true for info to stdout, or options. */
   logger?: boolean | LoggerOptions;
@@ -51,7 +49,7 @@ export interface AppOptions {
   now?: () => number;
   /**
    * Run the server-to-server scheduler (docs/server-to-server.md) when the rules have
-   * destinations. Default true; false when another process delivers for the same store.
+   * partners. Default true; false when another process delivers for the same store.
    */
   s2s?: boolean;
   /** How often the scheduler looks for due work (ms). Default 250. */
@@ -80,7 +78,6 @@ export interface App {
 export function createApp(options: AppOptions): App {
   const now = options.now ?? Date.now;
   const rules = createRulesSource(options.rules);
-  const rootDir = resolve(options.rootDir ?? repoRoot());
   const metrics = createMetrics();
   const ownsStore = typeof options.store != 'object';
   const storeSpec = ownsStore ? parseStoreSpec((options.store as string | undefined) ?? 'memory') : undefined;
@@ -122,15 +119,15 @@ export function createApp(options: AppOptions): App {
     if (store.outbox) {
       s2s = createS2s({
         outbox: store.outbox,
-        destinations: () => rules.engine.rules.destinations,
+        partners: () => rules.engine.rules.partners,
         metrics,
         now,
         log: fastify.log,
         tickMs: options.s2sTickMs,
       });
       if (options.s2s ?? true) s2s.start();
-    } else if (rules.engine.rules.destinations.length) {
-      fastify.log.warn(`the ${store.kind} store keeps no outbox: server-to-server destinations are not delivered`);
+    } else if (rules.engine.rules.partners.length) {
+      fastify.log.warn(`the ${store.kind} store keeps no outbox: server-to-server partners are not delivered to`);
     }
     const watchMs = options.watchRulesMs ?? 1000;
     if (watchMs > 0) rules.watch(watchMs, onReload);
@@ -153,8 +150,13 @@ export function createApp(options: AppOptions): App {
   const decide = createDecider({ rules, store: () => store!, metrics, now });
   void fastify.register(rtcRoutes(decide));
   void fastify.register(eventRoutes(decide));
+  const sdk = findSdkFiles();
   void fastify.register(
-    staticRoutes({ rootDir, distDir: resolve(options.distDir ?? join(rootDir, 'dist')), demo: options.demo ?? true }),
+    staticRoutes({
+      distDir: options.distDir === undefined ? sdk.distDir : resolve(options.distDir),
+      jsCookie: sdk.jsCookie,
+      demoPage: (options.demo ?? true) ? DEMO_PAGE : undefined,
+    }),
   );
 
   fastify.get('/healthz', async (_request, reply) => {

@@ -1,6 +1,6 @@
 /**
- * The `segtag-server` command (package.json `bin`), bundled by rollup to dist/server/cli.mjs.
- * `node dist/server/cli.mjs --help` lists the options; see cli/args.ts and cli/main.ts.
+ * The `segtag-server` command (package.json `bin`), bundled by rollup (server/rollup.config.mjs)
+ * to dist/cli.mjs. `node dist/cli.mjs --help` lists the options; see cli/args.ts and cli/main.ts.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

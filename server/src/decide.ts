@@ -3,10 +3,10 @@
  * per-uid transaction and answer the segments they now qualify for.
  */
 import { randomUUID } from 'node:crypto';
-import type { WireEvent } from '../protocol/types';
+import type { WireEvent } from 'segtag/protocol';
 import type { Metrics } from './http/metrics';
 import { applyEvents, type Applied } from './profiles/apply';
-import { wants } from './rules/destinations';
+import { wants } from './rules/partners';
 import type { RulesSource } from './rules/source';
 import type { Rules } from './rules/types';
 import type { ProfileStore } from './stores/types';
@@ -34,12 +34,12 @@ export function createDecider({ rules, store, metrics, now }: DeciderDeps): Deci
   return async (requestUid, events) => {
     const engine = rules.engine; // one rules version for the whole call, even across a reload
     const uid = requestUid ?? randomUUID();
-    const destinations = engine.rules.destinations;
+    const partners = engine.rules.partners;
     const applied = await store().update<Applied>(uid, (current) => {
       const a = applyEvents(engine, current, events, now());
-      // Only the segments some destination maps go to the outbox (none without destinations).
-      const mapped = (s: string) => destinations.some((d) => wants(d.segments, s));
-      const deliver = destinations.length
+      // Only the segments some partner maps go to the outbox (none without partners).
+      const mapped = (s: string) => partners.some((p) => wants(p.segments, s));
+      const deliver = partners.length
         ? { entered: a.changes.entered.filter(mapped), exited: a.changes.exited.filter(mapped) }
         : undefined;
       return { write: { profile: a.profile, expiresAt: a.expiresAt, changes: a.changes, deliver }, result: a };

@@ -1,26 +1,18 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { main, parseCliArgs, USAGE, UsageError } from '../src/server/cli';
-import { repoRoot } from '../src/server/repo-root';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-describe('repoRoot', () => {
-  it('is two levels above the module, or SEGTAG_ROOT', () => {
-    expect(repoRoot({})).toBe(resolve(ROOT));
-    expect(repoRoot({ SEGTAG_ROOT: '/srv/segtag' })).toBe('/srv/segtag');
-  });
-});
+import { join } from 'node:path';
+import { main, parseCliArgs, USAGE, UsageError } from '../src/cli';
+import { EXAMPLE_RULES } from '../src/paths';
+import { RULES } from './support/server';
 
 describe('parseCliArgs', () => {
-  it('defaults: the example rules, the embedded SQLite store under the working directory', () => {
-    expect(parseCliArgs([], '/repo', '/work')).toEqual({
+  it('defaults: the example rules in the package, the embedded SQLite store under the working directory', () => {
+    expect(EXAMPLE_RULES).toBe(RULES);
+    expect(parseCliArgs([], '/work')).toEqual({
       port: 8080,
       host: '127.0.0.1',
-      rules: '/repo/examples/segments.json',
+      rules: EXAMPLE_RULES,
       store: { kind: 'sqlite', path: '/work/.data/segtag.db' },
       corsOrigin: '*',
       logLevel: 'info',
@@ -32,7 +24,6 @@ describe('parseCliArgs', () => {
   it('options', () => {
     const parsed = parseCliArgs(
       ['--port', '0', '--host', '0.0.0.0', '--rules', 'r.json', '--store', 'redis://127.0.0.1:6379/2', '--cors-origin', 'https://a.example', '--cors-origin=https://b.example', '--quiet', '--no-s2s'],
-      '/repo',
       '/work',
     );
     expect(parsed).toEqual({
@@ -45,9 +36,9 @@ describe('parseCliArgs', () => {
       s2s: false,
       help: false,
     });
-    expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'], '/repo')).toMatchObject({ store: { kind: 'memory' }, logLevel: 'debug' });
-    expect(parseCliArgs(['--store', 'sqlite:/var/lib/segtag.db'], '/repo').store).toEqual({ kind: 'sqlite', path: '/var/lib/segtag.db' });
-    expect(parseCliArgs(['-h'], '/repo').help).toBe(true);
+    expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'])).toMatchObject({ store: { kind: 'memory' }, logLevel: 'debug' });
+    expect(parseCliArgs(['--store', 'sqlite:/var/lib/segtag.db']).store).toEqual({ kind: 'sqlite', path: '/var/lib/segtag.db' });
+    expect(parseCliArgs(['-h']).help).toBe(true);
   });
 
   it.each([
@@ -61,8 +52,8 @@ describe('parseCliArgs', () => {
     [['--verbose'], "Unknown option '--verbose'"],
     [['serve'], "Unexpected argument 'serve'"],
   ])('%j is a usage error', (argv, message) => {
-    expect(() => parseCliArgs(argv, '/repo')).toThrow(UsageError);
-    expect(() => parseCliArgs(argv, '/repo')).toThrow(message);
+    expect(() => parseCliArgs(argv)).toThrow(UsageError);
+    expect(() => parseCliArgs(argv)).toThrow(message);
   });
 
   it('--help explains every option', () => {
@@ -83,7 +74,7 @@ describe('main', () => {
   it('starts, prints where and what, serves, and shuts down on SIGTERM', async () => {
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     const db = join(dir, 'nested/dir/segtag.db');
-    const app = (await main(['--port', '0', '--log-level', 'silent', '--store', `sqlite:${db}`, '--rules', join(ROOT, 'examples/segments.json')]))!;
+    const app = (await main(['--port', '0', '--log-level', 'silent', '--store', `sqlite:${db}`, '--rules', RULES]))!;
     expect(app).toBeDefined();
     const printed = out.mock.calls.map((c) => String(c[0]));
     const url = printed[0].match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/)![1];

@@ -5,9 +5,9 @@
  * and profiles as /v1/rtc.
  */
 import { describe, expect, it } from 'vitest';
-import { UID } from '../src/protocol/patterns';
-import { encodeProfile } from '../src/server/profiles/profile';
-import { createMemoryStore } from '../src/server/stores/memory';
+import { UID } from 'segtag/protocol';
+import { encodeProfile } from '../src/profiles/profile';
+import { createMemoryStore } from '../src/stores/memory';
 import { call, logSink, newUid, pageEvent, post, withApp, type Json } from './support/server';
 
 const rules = {

@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UID } from '../src/protocol/patterns';
-import { parseResponse } from '../src/protocol/parse-response';
-import { createApp, type App } from '../src/server/app';
-import { createMemoryStore } from '../src/server/stores/memory';
-import { StoreUnavailableError, type ProfileStore } from '../src/server/stores/types';
-import { call, logSink, newUid, pageEvent, post, ROOT, RULES, trackEvent, withApp, type Json } from './support/server';
+import { parseResponse, UID } from 'segtag/protocol';
+import { createApp, type App } from '../src/app';
+import { moduleFile } from '../src/http/static';
+import { createMemoryStore } from '../src/stores/memory';
+import { StoreUnavailableError, type ProfileStore } from '../src/stores/types';
+import { call, logSink, newUid, pageEvent, post, REPO_DIR, RULES, trackEvent, withApp, type Json } from './support/server';
 
 const UID_A = 'aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa';
 
@@ -213,9 +213,47 @@ describe('logs: one line per request; never a query string, private signal or de
       ['GET', '/event', 200],
     ]);
     expect(lines[1].problem).toBe('body is not valid JSON');
-    expect(lines[2].problem).toBe('body: unknown field "extra"');
+    expect(lines[2].problem).toBe('body: unknown field');
     expect(typeof lines[0].ms).toBe('number');
     expect(sink.text).not.toMatch(/private|declared|leak|p_email/);
+  });
+
+  it('a bad key, or a bad value under a key, is logged by its reason only: keys carry data too', async () => {
+    const longKey = `p_jane.doe@example.com_${'x'.repeat(60)}`; // over 64 characters
+    const rtc = (extra: Json) => post(s.app, { ...call(UID_A, [pageEvent()]), ...extra });
+    const event = (query: string) => s.app.fastify.inject({ method: 'GET', url: `/event?${query}` });
+    const start = sink.lines.length;
+
+    const answers = [
+      await rtc({ events: [pageEvent({ [longKey]: 1 })] }),
+      await rtc({ events: [pageEvent({ c_jane_doe: 'v'.repeat(2000) })] }),
+      await rtc({ ids: { crm_jane_doe: 5 } }),
+      await rtc({ jane_doe: 1 }),
+    ];
+    // The answers still name the key, for the caller who sent it.
+    expect(answers.map((a) => [a.status, a.json.error])).toEqual([
+      [400, `events[0].signals: key "${longKey.slice(0, 40)}..." must have 1-64 characters`],
+      [400, 'events[0].signals.c_jane_doe: too long (max 1024 characters)'],
+      [400, 'ids.crm_jane_doe: must be a string'],
+      [400, 'body: unknown field "jane_doe"'],
+    ]);
+    expect((await event(`${longKey}=1`)).statusCode).toBe(400);
+    expect((await event(`c_jane_doe=${'v'.repeat(2000)}`)).statusCode).toBe(400);
+    expect((await s.app.fastify.inject({ method: 'POST', url: '/event', payload: `h_jane_doe=${'v'.repeat(9000)}` })).statusCode).toBe(400);
+    expect((await event(`c_jane_doe=${Array(101).fill('v').join(',')}`)).statusCode).toBe(400);
+
+    const logged = sink.lines.slice(start).map((l) => JSON.parse(l) as Json);
+    expect(logged.filter((l) => l.msg == 'request').map((l) => l.problem)).toEqual([
+      'events[0].signals: a key must have 1-64 characters',
+      'events[0].signals.*: too long (max 1024 characters)',
+      'ids.*: must be a string',
+      'body: unknown field',
+      'a key must have 1-64 characters',
+      'a signal value is too long (max 1024 characters)',
+      'a value is too long (max 8192 characters)',
+      'a signal has too many values (max 100)',
+    ]);
+    expect(logged.map((l) => JSON.stringify(l)).join('\n')).not.toMatch(/jane|example\.com/);
   });
 });
 
@@ -348,9 +386,15 @@ describe('static files and the demo page', () => {
     'segtag.mjs': 'export {};',
     'segtag.mjs.map': '{"version":3,"x":1}',
     'stub.js': '/* stub */',
+    // The npm build's other modules: another entry, and modules the entries import.
+    'cookie.mjs': 'export const c = 1;',
+    'lib/core/client.mjs': 'export const a = 1;',
+    'lib/core/client.mjs.map': '{"version":3,"x":2}',
   };
+  mkdirSync(join(dist, 'lib/core'), { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dist, name), text);
   writeFileSync(join(dist, 'secret.txt'), 'not for serving');
+  writeFileSync(join(dist, 'lib/secret.txt'), 'not for serving');
   afterAll(() => rmSync(dist, { recursive: true, force: true }));
   const s = withApp({ distDir: dist });
 
@@ -360,6 +404,9 @@ describe('static files and the demo page', () => {
     ['/segtag.mjs', 'text/javascript; charset=utf-8'],
     ['/segtag.mjs.map', 'application/json; charset=utf-8'],
     ['/stub.js', 'text/javascript; charset=utf-8'],
+    ['/cookie.mjs', 'text/javascript; charset=utf-8'],
+    ['/lib/core/client.mjs', 'text/javascript; charset=utf-8'],
+    ['/lib/core/client.mjs.map', 'application/json; charset=utf-8'],
   ])('GET %s', async (path, type) => {
     const res = await s.app.fastify.inject(path);
     expect(res.statusCode).toBe(200);
@@ -371,7 +418,7 @@ describe('static files and the demo page', () => {
   it('GET js-cookie for an import map', async () => {
     const res = await s.app.fastify.inject('/node_modules/js-cookie/dist/js.cookie.mjs?v=1');
     expect(res.statusCode).toBe(200);
-    expect(res.body).toBe(readFileSync(join(ROOT, 'node_modules/js-cookie/dist/js.cookie.mjs'), 'utf8'));
+    expect(res.body).toBe(readFileSync(join(REPO_DIR, 'node_modules/js-cookie/dist/js.cookie.mjs'), 'utf8'));
   });
 
   it('HEAD answers headers only', async () => {
@@ -391,6 +438,33 @@ describe('static files and the demo page', () => {
     );
     expect(html).toContain(`segtag('init', { endpoint: '/v1/rtc', site: 'demo', debug: true });`);
     expect(html).not.toMatch(/\.innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  it.each([
+    '/other.mjs',
+    '/lib/other.mjs',
+    '/lib/secret.txt',
+    '/lib/core',
+    '/lib/..%2fcookie.mjs',
+    '/lib/%2e%2e%2fcookie.mjs',
+    '/lib/core/..%2f..%2fcookie.mjs',
+    '/lib/core/%2e%2e/client.mjs',
+    '/chunks/client.mjs',
+    '/cookie.MJS',
+  ])(
+    'GET %s -> 404 JSON',
+    async (path) => {
+      const res = await s.app.fastify.inject(path);
+      expect([res.statusCode, res.json()]).toEqual([404, { error: 'not found' }]);
+    },
+  );
+
+  it('a module is looked up by its exact path inside the folder', () => {
+    expect(moduleFile('/d', 'segtag.mjs')).toBe('/d/segtag.mjs');
+    expect(moduleFile('/d', 'lib/core/client.mjs.map')).toBe('/d/lib/core/client.mjs.map');
+    for (const name of ['..', '../x.mjs', 'a/b.mjs', 'lib/../x.mjs', 'lib/./x.mjs', 'lib/.x/y.mjs', 'x.js', '.mjs', 'x.mjs\0', 'x.mjs/', 'lib//x.mjs'])
+      expect(moduleFile('/d', name)).toBeUndefined();
+    expect(moduleFile(undefined, 'segtag.mjs')).toBeUndefined();
   });
 
   it('POST to a static path -> 404 JSON', async () => {
@@ -475,7 +549,11 @@ describe('over real loopback HTTP', () => {
     '/examples/segments.json',
     '/examples/demo.html',
     '/index.html',
-    '/src/server/app.ts',
+    '/src/app.ts',
+    '/chunks/..%2f..%2fpackage.json',
+    '/..%2fpackage.mjs',
+    '/%2e%2e%2fdist%2fsegtag.mjs',
+    '/chunks/%2e%2e',
     '/.%2e/package.json',
   ])('GET %s -> 404', async (path) => {
     const res = await raw(path);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../src/server/app';
+import { createApp } from '../src/app';
 import { call, logSink, newUid, pageEvent, post } from './support/server';
 
 const dir = mkdtempSync(join(tmpdir(), 'segtag-reload-'));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import type { WireEvent } from '../src/protocol/types';
-import { compileRules } from '../src/server/rules/compile';
-import { matchesWhere } from '../src/server/rules/match';
-import { loadRules, parseRules, RulesError } from '../src/server/rules/parse';
-import type { Where } from '../src/server/rules/types';
-import { applyEvents } from '../src/server/profiles/apply';
-import type { Profile } from '../src/server/profiles/profile';
+import type { WireEvent } from 'segtag/protocol';
+import { compileRules } from '../src/rules/compile';
+import { matchesWhere } from '../src/rules/match';
+import { loadRules, parseRules, RulesError } from '../src/rules/parse';
+import type { Where } from '../src/rules/types';
+import { applyEvents } from '../src/profiles/apply';
+import type { Profile } from '../src/profiles/profile';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/segments.json', import.meta.url));
 
@@ -243,7 +243,7 @@ describe('rules validation names the trait or segment and the problem', () => {
       traits: [{ id: 'pv', name: 'Page views', where: { type: 'page' } }],
       segments: [{ id: '1', name: 'One', rule: { trait: 'pv', atLeast: 1 } }],
       dcs: { cookieName: 'aam', key: 'seg' },
-      destinations: [],
+      partners: [],
     });
   });
 

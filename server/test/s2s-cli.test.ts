@@ -1,12 +1,13 @@
-/** `segtag-server s2s run|retry DEST`, in process, against a SQLite store the server would use. */
+/** `segtag-server s2s run|retry PARTNER`, in process, against a SQLite store the server would use. */
 import { afterEach, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/server/cli';
-import { parseS2sArgs } from '../src/server/cli/s2s';
-import { UsageError } from '../src/server/cli/args';
-import { createApp } from '../src/server/app';
+import { main } from '../src/cli';
+import { parseS2sArgs } from '../src/cli/s2s';
+import { UsageError } from '../src/cli/args';
+import { EXAMPLE_RULES } from '../src/paths';
+import { createApp } from '../src/app';
 import { call, newUid, pageEvent, post } from './support/server';
 import { startSink, waitFor } from './support/partner-sink';
 
@@ -18,17 +19,18 @@ afterEach(async () => {
 });
 
 it('parses its arguments', () => {
-  expect(parseS2sArgs(['run', 'b1', '--store', 'memory', '--progress'], '/repo', '/w')).toEqual({
+  expect(parseS2sArgs(['run', 'b1', '--store', 'memory', '--progress'], '/w')).toEqual({
     command: 'run',
-    destination: 'b1',
-    rules: '/repo/examples/segments.json',
+    partner: 'b1',
+    rules: EXAMPLE_RULES,
     store: 'memory',
     progress: true,
     help: false,
   });
-  expect(() => parseS2sArgs(['send', 'x'], '/repo')).toThrow(new UsageError('s2s: expected run or retry, got "send"'));
-  expect(() => parseS2sArgs(['run'], '/repo')).toThrow(UsageError);
-  expect(() => parseS2sArgs(['retry', 'a', 'b'], '/repo')).toThrow(/unexpected argument "b"/);
+  expect(parseS2sArgs(['run', 'b1', '--rules', 'r.json'], '/w').rules).toBe('/w/r.json');
+  expect(() => parseS2sArgs(['send', 'x'])).toThrow(new UsageError('s2s: expected run or retry, got "send"'));
+  expect(() => parseS2sArgs(['run'])).toThrow(new UsageError('s2s run: which partner? (its id in the rules file)'));
+  expect(() => parseS2sArgs(['retry', 'a', 'b'])).toThrow(/unexpected argument "b"/);
 });
 
 it('run writes a batch file now with progress on stderr; retry resends dead letters', async () => {
@@ -39,7 +41,7 @@ it('run writes a batch file now with progress on stderr; retry resends dead lett
   const rules = {
     traits: [{ id: 'sports', where: { signal: 'c_section', op: 'equals', value: 'sports' } }],
     segments: [{ id: 'sports', rule: { trait: 'sports' } }],
-    destinations: [
+    partners: [
       { id: 'rt', type: 'realtime', url: sink.url, intervalSeconds: 1, segments: 'all', retries: 0 },
       { id: 'b1', type: 'batch', dir: 'out', segments: 'all' }, // relative to the rules file
     ],
@@ -75,6 +77,6 @@ it('run writes a batch file now with progress on stderr; retry resends dead lett
   const err = vi.spyOn(console, 'error').mockImplementation(() => {});
   await main(['s2s', 'run', 'nope', '--rules', rulesPath, '--store', store]);
   expect(process.exitCode).toBe(1);
-  expect(err.mock.calls.flat().join('')).toBe('segtag-server s2s: no destination "nope" in the rules');
+  expect(err.mock.calls.flat().join('')).toBe('segtag-server s2s: no partner "nope" in the rules');
   expect(existsSync(join(dir, 'out'))).toBe(true);
 });

@@ -10,11 +10,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { applyEvents } from '../src/server/profiles/apply';
-import { compileRules } from '../src/server/rules/compile';
-import { parseRules } from '../src/server/rules/parse';
-import { openSqliteStore } from '../src/server/stores/sqlite';
-import { call, newUid, pageEvent } from './support/server';
+import { applyEvents } from '../src/profiles/apply';
+import { compileRules } from '../src/rules/compile';
+import { parseRules } from '../src/rules/parse';
+import { openSqliteStore } from '../src/stores/sqlite';
+import { call, newUid, pageEvent, type Json } from './support/server';
 import { startSink, waitFor } from './support/partner-sink';
 import { exited, startCli as start } from './support/cli-process';
 
@@ -64,7 +64,7 @@ it('SIGKILL with changes in the outbox and a batch half written: nothing lost, n
       { id: 'sports', rule: { trait: 'sports' } },
       { id: 'pv', rule: { trait: 'pv' } },
     ],
-    destinations: [
+    partners: [
       { id: 'rt', type: 'realtime', url: sink.url, intervalSeconds: 1, segments: ['sports'], retries: 10, retryBaseMs: 50, timeoutMs: 2000 },
       { id: 'full', type: 'batch', dir: out, intervalHours: 1 / 3600, format: 'csv', gzip: true, mode: 'full', segments: 'all' },
     ],
@@ -91,7 +91,7 @@ it('SIGKILL with changes in the outbox and a batch half written: nothing lost, n
   const uids = Array.from({ length: 300 }, () => newUid());
   for (const uid of uids) {
     const res = await fetch(`${first.url}/v1/rtc`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(call(uid, [pageEvent({ c_section: 'sports' })])) });
-    expect((await res.json()).segments).toContain('sports');
+    expect(((await res.json()) as Json).segments).toContain('sports');
   }
   // Kill while a batch file is being written (a temporary file exists) and a message is in flight.
   let sawTemporary = false;

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../src/server/app';
-import { emptyProfile } from '../src/server/profiles/profile';
-import { createMemoryStore } from '../src/server/stores/memory';
-import { openRedisStore } from '../src/server/stores/redis';
-import { openSqliteStore } from '../src/server/stores/sqlite';
-import type { ProfileStore, ProfileWrite } from '../src/server/stores/types';
+import { createApp } from '../src/app';
+import { emptyProfile } from '../src/profiles/profile';
+import { createMemoryStore } from '../src/stores/memory';
+import { openRedisStore } from '../src/stores/redis';
+import { openSqliteStore } from '../src/stores/sqlite';
+import type { ProfileStore, ProfileWrite } from '../src/stores/types';
 import { startRedis, type RedisServer } from './support/redis-server';
 import { call, newUid, pageEvent, post, type Json } from './support/server';
 import { startSink, waitFor } from './support/partner-sink';
@@ -72,7 +72,7 @@ describe.each(backends)('outbox on $name', ({ open }) => {
       expect((await outbox.after(0, 10)).map((r) => r.seq)).toEqual([3]); // not 1 again
 
       expect(await outbox.getState('k')).toBeUndefined();
-      const letter = { destination: 'd', id: 'd:1-2', body: '{"id":"d:1-2"}', error: 'HTTP 503', at: 5 };
+      const letter = { partner: 'd', id: 'd:1-2', body: '{"id":"d:1-2"}', error: 'HTTP 503', at: 5 };
       await outbox.setState('k', '{"cursor":2}', letter);
       expect(await outbox.getState('k')).toBe('{"cursor":2}');
       expect(await outbox.deadLetters('d')).toEqual([letter]);
@@ -106,7 +106,7 @@ describe.each(backends)('outbox on $name', ({ open }) => {
       rules: {
         traits: [{ id: 'sports', where: { signal: 'c_section', op: 'equals', value: 'sports' } }],
         segments: [{ id: 'sports', rule: { trait: 'sports' } }],
-        destinations: [{ id: 'rt', type: 'realtime', url: sink.url, intervalSeconds: 1, segments: 'all', retries: 5, retryBaseMs: 10, maxUsersPerMessage: 7 }],
+        partners: [{ id: 'rt', type: 'realtime', url: sink.url, intervalSeconds: 1, segments: 'all', retries: 5, retryBaseMs: 10, maxUsersPerMessage: 7 }],
       },
     });
     try {

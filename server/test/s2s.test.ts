@@ -1,7 +1,7 @@
 /**
  * Server-to-server delivery against a partner sink on loopback: real-time messages (batching,
  * de-duplicable ids, retries, timeouts, dead letters), batch files with manifests across
- * intervals, the rules file's destinations block, and the schedule surviving a restart.
+ * intervals, the rules file's partners block, and the schedule surviving a restart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createApp, type App, type AppOptions } from '../src/server/app';
-import { parseRules, RulesError } from '../src/server/rules/parse';
-import { createFolder } from '../src/server/s2s/fold';
-import { createMemoryStore } from '../src/server/stores/memory';
+import { createApp, type App, type AppOptions } from '../src/app';
+import { parseRules, RulesError } from '../src/rules/parse';
+import { createFolder } from '../src/s2s/fold';
+import { createMemoryStore } from '../src/stores/memory';
 import { call, newUid, pageEvent, post, trackEvent, type Json } from './support/server';
 import { startSink, waitFor } from './support/partner-sink';
 
@@ -28,7 +28,7 @@ const base = {
     { id: 'heavy', rule: { trait: 'pv', atLeast: 100 } },
   ],
 };
-const rulesWith = (destinations: Json[]) => ({ ...base, destinations });
+const rulesWith = (partners: Json[]) => ({ ...base, partners });
 const realtime = (url: string, extra: Json = {}) => ({
   id: 'rt',
   type: 'realtime',
@@ -56,10 +56,10 @@ const buy = (a: App, uid: string) => post(a, call(uid, [trackEvent('buy')]));
 const metric = async (a: App, name: string) =>
   (await a.fastify.inject('/metrics')).body.split('\n').filter((l) => l.startsWith(name)).join('\n');
 
-describe('destinations in the rules file', () => {
-  const problems = (destinations: unknown) => {
+describe('partners in the rules file', () => {
+  const problems = (partners: unknown) => {
     try {
-      parseRules({ ...base, destinations });
+      parseRules({ ...base, partners });
       return [];
     } catch (e) {
       return (e as RulesError).problems;
@@ -71,34 +71,47 @@ describe('destinations in the rules file', () => {
       { id: 'p1', type: 'realtime', url: 'https://partner.example/in', intervalSeconds: 60, segments: 'all' },
       { id: 'b1', type: 'batch', dir: '/tmp/x', segments: ['sports'] },
     ]));
-    expect(r.destinations).toEqual([
+    expect(r.partners).toEqual([
       { id: 'p1', type: 'realtime', url: 'https://partner.example/in', intervalSeconds: 60, segments: 'all', maxUsersPerMessage: 10, timeoutMs: 3000, retries: 3, retryBaseMs: 1000, headers: {} },
       { id: 'b1', type: 'batch', intervalHours: 24, dir: '/tmp/x', format: 'csv', gzip: false, mode: 'full', segments: ['sports'] },
     ]);
   });
 
-  it('names the destination in every problem', () => {
+  it('names the partner in every problem', () => {
     expect(problems([
       { id: 'p1', type: 'realtime', url: 'ftp://x', intervalSeconds: 0.5, segments: ['nope'], maxUsersPerMessage: 0, headers: { Host: 'x', 'x-k': 'a\nb' } },
       { id: 'b1', type: 'batch', dir: '', format: 'xml', mode: 'delta', segments: [], gzip: 'yes' },
       { id: 'p1', type: 'pixel' },
       { id: 'b2', type: 'batch', dir: 'out', segments: 'all', extra: 1 },
     ])).toEqual([
-      'destination "p1": url must be an http(s) URL, got "ftp://x"',
-      'destination "p1": header name "Host" is not allowed',
-      'destination "p1": header "x-k" must be a one-line string',
-      'destination "p1": intervalSeconds must be a number in [1, 86400], got 0.5',
-      'destination "p1": unknown segment "nope"',
-      'destination "p1": maxUsersPerMessage must be a whole number in [1, 1000], got 0',
-      'destination "b1": dir must be a directory path',
-      'destination "b1": format must be "csv" or "ndjson", got "xml"',
-      'destination "b1": mode must be "full" or "incremental", got "delta"',
-      'destination "b1": gzip must be true or false',
-      'destination "b1": segments must be "all" or a non-empty array of segment ids',
-      'destination "p1": duplicate id',
-      'destination "p1": type must be "realtime" or "batch", got "pixel"',
-      'destination "b2": unknown key "extra"',
+      'partner "p1": url must be an http(s) URL, got "ftp://x"',
+      'partner "p1": header name "Host" is not allowed',
+      'partner "p1": header "x-k" must be a one-line string',
+      'partner "p1": intervalSeconds must be a number in [1, 86400], got 0.5',
+      'partner "p1": unknown segment "nope"',
+      'partner "p1": maxUsersPerMessage must be a whole number in [1, 1000], got 0',
+      'partner "b1": dir must be a directory path',
+      'partner "b1": format must be "csv" or "ndjson", got "xml"',
+      'partner "b1": mode must be "full" or "incremental", got "delta"',
+      'partner "b1": gzip must be true or false',
+      'partner "b1": segments must be "all" or a non-empty array of segment ids',
+      'partner "p1": duplicate id',
+      'partner "p1": type must be "realtime" or "batch", got "pixel"',
+      'partner "b2": unknown key "extra"',
     ]);
+  });
+});
+
+describe('a rules file from before the rename', () => {
+  it('a `destinations` block is rejected with a problem saying it is now `partners`', () => {
+    let error: unknown;
+    try {
+      parseRules({ ...base, destinations: [{ id: 'b1', type: 'batch', dir: '/tmp/x', segments: 'all' }] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RulesError);
+    expect((error as RulesError).problems).toEqual(['destinations: renamed to "partners" (the server-to-server partners); rename the key']);
   });
 });
 
@@ -139,7 +152,7 @@ describe('real-time server-to-server', () => {
     const seen = new Map<string, string>();
     for (const m of accepted) {
       expect(m.header).toBe(m.id);
-      expect(m.body).toMatchObject({ destination: 'rt', sentAt: expect.any(String) });
+      expect(m.body).toMatchObject({ partner: 'rt', sentAt: expect.any(String) });
       expect(m.body.users.length).toBeGreaterThan(0);
       expect(m.body.users.length).toBeLessThanOrEqual(10);
       for (const u of m.body.users) {
@@ -159,9 +172,9 @@ describe('real-time server-to-server', () => {
 
     // The sink may hold the last message before the server has recorded its answer.
     const depth = async () => (await a.s2s!.measure(), await metric(a, 'segtag_s2s_queue_depth'));
-    await waitFor(async () => (await depth()) == 'segtag_s2s_queue_depth{destination="rt"} 0', 5_000, 'an empty outbox');
-    expect(await metric(a, 'segtag_s2s_oldest_undelivered_seconds')).toBe('segtag_s2s_oldest_undelivered_seconds{destination="rt"} 0');
-    expect(await metric(a, 'segtag_s2s_deliveries_total')).toBe(`segtag_s2s_deliveries_total{destination="rt"} ${accepted.length}`);
+    await waitFor(async () => (await depth()) == 'segtag_s2s_queue_depth{partner="rt"} 0', 5_000, 'an empty outbox');
+    expect(await metric(a, 'segtag_s2s_oldest_undelivered_seconds')).toBe('segtag_s2s_oldest_undelivered_seconds{partner="rt"} 0');
+    expect(await metric(a, 'segtag_s2s_deliveries_total')).toBe(`segtag_s2s_deliveries_total{partner="rt"} ${accepted.length}`);
     expect(await metric(a, 'segtag_s2s_failures_total')).toMatch(/reason="status"} \d+/);
   }, 60_000);
 
@@ -188,7 +201,7 @@ describe('real-time server-to-server', () => {
     expect(sink.received.map((r) => r.answer)).toEqual(['hang', 200]);
     expect(sink.received[1].id).toBe(sink.received[0].id);
     expect(sink.received[1].body).toEqual(sink.received[0].body);
-    expect(await metric(a, 'segtag_s2s_failures_total')).toBe('segtag_s2s_failures_total{destination="rt",reason="timeout"} 1');
+    expect(await metric(a, 'segtag_s2s_failures_total')).toBe('segtag_s2s_failures_total{partner="rt",reason="timeout"} 1');
   });
 
   it('after the last retry a dead letter, which `retry` resends under its id; a 4xx is not retried', async () => {
@@ -201,7 +214,7 @@ describe('real-time server-to-server', () => {
     await waitFor(async () => (await outbox.deadLetters('rt')).length == 1, 5000, 'the dead letter');
     expect(sink.received.length).toBe(3); // the first attempt and two retries
     const [letter] = await outbox.deadLetters('rt');
-    expect(letter).toMatchObject({ destination: 'rt', id: sink.received[0].id, error: 'HTTP 503' });
+    expect(letter).toMatchObject({ partner: 'rt', id: sink.received[0].id, error: 'HTTP 503' });
 
     sink.behave = () => ({ status: 400 });
     const u2 = newUid();
@@ -215,7 +228,7 @@ describe('real-time server-to-server', () => {
     const ids = sink.accepted().map((m) => m.id);
     expect(ids).toEqual([sink.received[0].id, sink.received[3].id]);
     expect(sink.accepted().flatMap((m) => m.body.users.map((u: Json) => u.uid))).toEqual([u1, u2]);
-    expect(await metric(a, 'segtag_s2s_dead_letters_total')).toBe('segtag_s2s_dead_letters_total{destination="rt"} 2');
+    expect(await metric(a, 'segtag_s2s_dead_letters_total')).toBe('segtag_s2s_dead_letters_total{partner="rt"} 2');
   });
 });
 
@@ -259,7 +272,7 @@ describe('batch server-to-server files', () => {
     const incs = readManifests(join(dir, 'inc'));
     expect(fulls).toEqual([f1, f2]);
     expect(incs).toEqual([i1, i2]);
-    expect(f1).toMatchObject({ version: 1, destination: 'full', format: 'csv', gzip: false, mode: 'full', rows: 30 });
+    expect(f1).toMatchObject({ version: 1, partner: 'full', format: 'csv', gzip: false, mode: 'full', rows: 30 });
     expect(f1.file).toMatch(/^full-\d{8}T\d{6}\.\d{3}Z\.csv$/);
     expect(i1.file).toMatch(/\.ndjson\.gz$/);
     expect(f2.period.from).toBe(f1.period.to);

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type App } from '../src/server/app';
-import { openRedisStore } from '../src/server/stores/redis';
+import { createApp, type App } from '../src/app';
+import { openRedisStore } from '../src/stores/redis';
 import { call, newUid, pageEvent, post, RULES } from './support/server';
 import { startRedis, type RedisServer } from './support/redis-server';
 

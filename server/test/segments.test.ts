@@ -3,13 +3,13 @@
  * buckets, TTL expiry, de-duplication windows and the indexes, all with an explicit clock.
  */
 import { describe, expect, it } from 'vitest';
-import type { WireEvent } from '../src/protocol/types';
-import { applyEvents, type Applied } from '../src/server/profiles/apply';
-import { DAY_MS, encodeProfile, type Profile } from '../src/server/profiles/profile';
-import { compileRules, type Engine } from '../src/server/rules/compile';
-import { matchesWhere } from '../src/server/rules/match';
-import { parseRules } from '../src/server/rules/parse';
-import type { Rule } from '../src/server/rules/types';
+import type { WireEvent } from 'segtag/protocol';
+import { applyEvents, type Applied } from '../src/profiles/apply';
+import { DAY_MS, encodeProfile, type Profile } from '../src/profiles/profile';
+import { compileRules, type Engine } from '../src/rules/compile';
+import { matchesWhere } from '../src/rules/match';
+import { parseRules } from '../src/rules/parse';
+import type { Rule } from '../src/rules/types';
 
 /** Midnight UTC starting day `d` of the test calendar. */
 const DAY0 = Date.UTC(2030, 5, 1);

@@ -9,12 +9,12 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DAY_MS, emptyProfile, type Profile } from '../src/server/profiles/profile';
-import { createMemoryStore } from '../src/server/stores/memory';
-import { openRedisStore } from '../src/server/stores/redis';
-import { openSqliteStore } from '../src/server/stores/sqlite';
-import { parseStoreSpec, describeStore } from '../src/server/stores/open';
-import { StoreUnavailableError, type ProfileStore, type ProfileWrite } from '../src/server/stores/types';
+import { DAY_MS, emptyProfile, type Profile } from '../src/profiles/profile';
+import { createMemoryStore } from '../src/stores/memory';
+import { openRedisStore } from '../src/stores/redis';
+import { openSqliteStore } from '../src/stores/sqlite';
+import { parseStoreSpec, describeStore } from '../src/stores/open';
+import { StoreUnavailableError, type ProfileStore, type ProfileWrite } from '../src/stores/types';
 import { startRedis, type RedisServer } from './support/redis-server';
 
 const T0 = Date.UTC(2030, 0, 10, 12);
@@ -201,6 +201,26 @@ describe('sqlite: a restart keeps profiles', () => {
       clock.now = T0;
       await store.close();
     }
+  });
+
+  it('upgrades a schema 2 file: its dead letters are kept, under the column renamed to partner', async () => {
+    const path = join(dir, 'schema2.db');
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE dead_letters (destination TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (destination, id)) WITHOUT ROWID;
+      INSERT INTO dead_letters VALUES ('rt', 'rt:1-2', '{}', 'HTTP 503', 5);
+      PRAGMA user_version = 2;
+    `);
+    old.close();
+    const store = await openSqliteStore(path, { now });
+    try {
+      expect(await store.outbox!.deadLetters('rt')).toEqual([{ partner: 'rt', id: 'rt:1-2', body: '{}', error: 'HTTP 503', at: 5 }]);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    db.close();
   });
 
   it('creates missing directories; reports a path it cannot open', async () => {

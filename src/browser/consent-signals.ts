@@ -14,17 +14,17 @@ const str = (s: unknown) => (typeof s == 'string' && /^[\w.~,-]{1,4096}$/.test(s
  * A CMP present on the page keeps consent unknown until it answers, however late.
  */
 export function readConsentSignals(consent: Consent, vendorId: number) {
-  if (navigator.globalPrivacyControl === true) consent.report('gpc', DENIED, { gpc: true });
+  if (navigator.globalPrivacyControl === true) consent._report('gpc', DENIED, { gpc: true });
   /** `hear` reports the CMP's answer, if it is one (not while undecided). */
   const listen = (source: string, hear: (data: any) => unknown, ...args: unknown[]) => {
     const api = (window as any)['__' + source];
     // A CMP that throws, or answers with data we cannot read, leaves consent unknown.
     try {
       if (typeof api == 'function') {
-        consent.report(source, UNKNOWN);
+        consent._report(source, UNKNOWN);
         api('addEventListener', ...args, (data: any, ok: boolean) => {
           try {
-            ok && hear(data);
+            if (ok) hear(data);
           } catch {}
         });
       }
@@ -34,26 +34,20 @@ export function readConsentSignals(consent: Consent, vendorId: number) {
     'tcfapi',
     (d) => {
       const applies = d.gdprApplies !== false;
-      (!applies || d.eventStatus != 'cmpuishown') &&
-        consent.report(
-          'tcfapi',
-          !applies || (d.purpose.consents[1] && (!vendorId || d.vendor.consents[vendorId])) ? GRANTED : DENIED,
-          { gdpr: applies, tcf: str(d.tcString) },
-        );
+      // While the CMP's UI is shown the visitor has not decided yet.
+      if (applies && d.eventStatus == 'cmpuishown') return;
+      const allowed = !applies || (d.purpose.consents[1] && (!vendorId || d.vendor.consents[vendorId]));
+      consent._report('tcfapi', allowed ? GRANTED : DENIED, { gdpr: applies, tcf: str(d.tcString) });
     },
     2,
   );
   // SaleOptOut, SharingOptOut, TargetedAdvertisingOptOut = 1 (usnat and the state sections),
   // or OptOutSale = 'Y' (uspv1, the US Privacy string's letters): the visitor opted out.
-  listen(
-    'gpp',
-    ({ pingData: p }) =>
-      p.signalStatus == 'ready' &&
-      consent.report('gpp', /OptOut":1|OptOutSale":"Y/.test(JSON.stringify(p.parsedSections)) ? DENIED : GRANTED, {
-        gpp: str(p.gppString),
-        gppSid: str(p.applicableSections?.join()),
-      }),
-  );
+  listen('gpp', ({ pingData: p }) => {
+    if (p.signalStatus != 'ready') return;
+    const optedOut = /OptOut":1|OptOutSale":"Y/.test(JSON.stringify(p.parsedSections));
+    consent._report('gpp', optedOut ? DENIED : GRANTED, { gpp: str(p.gppString), gppSid: str(p.applicableSections?.join()) });
+  });
 }
 
 declare global {

@@ -3,8 +3,6 @@ import type { CookieJar } from '../core/platform';
 
 const PROBE = 'segtag_probe';
 
-const dotless = (domain: string) => (domain + '').replace(/^\./, '').toLowerCase();
-
 /** Candidate domains from broadest to narrowest; none for IPs, localhost and other single labels. */
 export function candidateDomains(hostname: string): string[] {
   const labels = hostname.split('.');
@@ -36,7 +34,8 @@ function probeDomain(hostname: string, attributes: (domain?: string) => Attribut
 export function createCookieJar(domainSetting: string, hostname: string, secure: boolean): CookieJar {
   let domain: string | undefined | null = domainSetting == 'auto' ? null : domainSetting;
   const withDomain = (d?: string): Attributes => ({ domain: d, secure, sameSite: 'Lax' });
-  const attributes = (explicit?: string) => {
+  /** The attributes of every cookie; the broadest domain is probed on first use. */
+  const attributes = () => {
     if (domain === null) {
       try {
         domain = probeDomain(hostname, withDomain);
@@ -44,7 +43,7 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         domain = undefined;
       }
     }
-    return withDomain(explicit || domain);
+    return withDomain(domain);
   };
   return {
     get(name) {
@@ -52,19 +51,17 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
         return Cookies.get(name);
       } catch {}
     },
-    set(name, value, days, d) {
+    set(name, value, days) {
       try {
-        const a = attributes();
-        // A cookie destination's domain must be the one segtag's own cookies use.
-        if (d != null && dotless(d) != dotless(a.domain || hostname)) return false;
-        Cookies.set(name, value, { ...a, expires: days });
+        Cookies.set(name, value, { ...attributes(), expires: days });
       } catch {}
     },
-    remove(name, d) {
+    remove(name) {
       try {
-        Cookies.remove(name, attributes(d));
+        Cookies.remove(name, attributes());
       } catch {}
     },
     encode: (value) => Cookies.converter.write(value, ''),
+    _domain: () => attributes().domain || hostname,
   };
 }

@@ -8,17 +8,17 @@ import { uuid } from './uuid';
 /** The core's environment on a real page. */
 export function createBrowserPlatform(cookieDomain: string): Platform {
   return {
-    cookies: createCookieJar(cookieDomain, location.hostname, location.protocol == 'https:'),
-    storage,
-    post,
-    online: () => navigator.onLine !== false,
-    lifecycle,
-    context() {
+    _cookies: createCookieJar(cookieDomain, location.hostname, location.protocol == 'https:'),
+    _storage: storage,
+    _post: post,
+    _online: () => navigator.onLine !== false,
+    _lifecycle: lifecycle,
+    _context() {
       const ref = document.referrer;
       const title = document.title;
       return { url: location.href, ...(ref && { ref }), ...(title && { title }) };
     },
-    uuid,
-    now: Date.now,
+    _uuid: uuid,
+    _now: Date.now,
   };
 }

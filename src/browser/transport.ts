@@ -38,5 +38,5 @@ export async function post(
   try {
     if (text.length <= MAX_ANSWER_CHARS) parsed = JSON.parse(text);
   } catch {}
-  return { status: res.status, body: parsed, retry: res.headers.get('retry-after') };
+  return { _status: res.status, _body: parsed, _retry: res.headers.get('retry-after') };
 }

@@ -1,4 +1,4 @@
-import type { Segtag } from '../types';
+import type { Segtag } from './types';
 import type { PageContext } from './platform';
 
 /**
@@ -14,7 +14,7 @@ export type Navigation = (listener: () => void) => () => void;
  * records the address) makes it redundant. Wraps the instance's page() and destroy();
  * a navigation after destroy() meets a destroyed instance, which sends nothing.
  */
-export function autoPage(tag: Segtag, navigation: Navigation, context: () => PageContext): Segtag {
+export function addAutoPage(tag: Segtag, navigation: Navigation, context: () => PageContext): Segtag {
   const { page, destroy } = tag;
   const here = () => context().url.split('#')[0];
   let last: string | undefined;

@@ -1,7 +1,7 @@
 import type { CallRequest, DeclaredIds, EventType, Signals, WireEvent } from '../protocol/types';
-import { jsonCodec, type Codec } from '../protocol/codec';
+import { jsonCodec, type Codec } from './codec';
 import { UID } from '../protocol/patterns';
-import type { CallResult, Segtag, Targeting } from '../types';
+import type { CallResult, Segtag, Targeting } from './types';
 import type { ResolvedConfig } from './config';
 import { createConsent, DENIED, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
@@ -28,7 +28,7 @@ export function createClient(
   destinations?: Destinations,
   consent: Consent = createConsent('in'),
 ): Segtag {
-  const { cookies } = platform;
+  const { _cookies: cookies } = platform;
   const listeners = new Set<(t: Targeting) => void>();
   let ids: DeclaredIds | undefined;
   let memory: string[] = [];
@@ -36,11 +36,11 @@ export function createClient(
   let answered: () => void;
   const firstAnswer = new Promise<void>((r) => (answered = r));
 
-  const warn = (m: unknown) => cfg.debug && console.warn('segtag:', m);
+  const warn = (m: unknown) => cfg._debug && console.warn('segtag:', m);
 
   const getSegments = () => {
     // Without consent nothing is read, and segments from before a withdrawal are gone.
-    if (consent.state() != GRANTED) return [];
+    if (consent._state() != GRANTED) return [];
     const stored = cookies.get(cfg.name);
     return stored == null ? memory.slice() : parseSegments(stored, cfg);
   };
@@ -50,10 +50,11 @@ export function createClient(
 
   function writeSegments(segments: string[], days: number) {
     const before = getSegments().join();
-    const { value, kept } = serializeSegments(cfg, segments, cfg.name, cfg.maxBytes, cookies.encode);
+    const { _value: value, _kept: kept } = serializeSegments(cfg, segments, cfg.name, cfg._maxBytes, cookies.encode);
     if (kept.length < segments.length) warn(`cookie.maxBytes: dropped ${segments.length - kept.length} segments`);
     // Nothing to keep (none qualified, or none fits): no cookie at all.
-    kept[0] ? cookies.set(cfg.name, value, days) : cookies.remove(cfg.name);
+    if (kept.length) cookies.set(cfg.name, value, days);
+    else cookies.remove(cfg.name);
     memory = kept;
     if (kept.join() != before) {
       const t = toTargeting(kept);
@@ -69,7 +70,7 @@ export function createClient(
 
   function visitorId() {
     let uid = cookies.get(UID_COOKIE);
-    if (!uid || !UID.test(uid)) uid = platform.uuid();
+    if (!uid || !UID.test(uid)) uid = platform._uuid();
     // Rewritten on every call: browsers clamp expiry to 400 days, so visits keep it alive.
     cookies.set(UID_COOKIE, uid, UID_DAYS);
     return uid;
@@ -80,42 +81,43 @@ export function createClient(
     // Held while consent is unknown (the queue keeps events in memory: storage is gated);
     // the request is built once granted, so it reads the visitor's id and carries the
     // consent. Denied: a refusal the queue does not retry (the events are dropped).
-    if (!(await consent.wait())) return { error: 'no consent', status: 451 };
-    const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), consent: consent.wire, events };
+    if (!(await consent._wait())) return { _error: 'no consent', _status: 451 };
+    const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), consent: consent._wire, events };
     if (ids) request.ids = ids;
     let error: string | undefined;
     try {
-      const { body: sent, contentType } = codec.encode(request);
-      const { status, body, retry } = await platform.post(cfg.endpoint, sent, cfg.timeout, flush, contentType);
+      const { _body: sent, _contentType: contentType } = codec._encode(request);
+      const { _status: status, _body: body, _retry: retry } = await platform._post(cfg._endpoint, sent, cfg._timeout, flush, contentType);
       const success = status > 199 && status < 300;
-      const answer = success ? codec.decode(body, cfg) : undefined;
+      const answer = success ? codec._decode(body, cfg) : undefined;
       if (answer) {
         if (!destroyed) {
           if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
           // A DCS answer without the segment cookie leaves it as it is.
-          if (answer.segments) writeSegments(answer.segments, answer.ttl || cfg.days);
-          destinations?.apply(answer, answer.uid || request.uid);
+          if (answer.segments) writeSegments(answer.segments, answer.ttl || cfg._days);
+          destinations?._apply(answer, answer.uid || request.uid);
         }
-        return { ack: answer.ack };
+        return { _ack: answer.ack };
       }
       error = success ? 'malformed response' : 'HTTP ' + status;
-      return { error, status, wait: retryAfter(retry, platform.now()) };
+      return { _error: error, _status: status, _wait: retryAfter(retry, platform._now()) };
     } catch (e) {
-      return { error: (error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error') };
+      error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error';
+      return { _error: error };
     } finally {
       if (error) warn('call failed: ' + error);
       answered();
     }
   }
 
-  const queue = createQueue(cfg.site, cfg.timeout, platform, deliver, warn);
+  const queue = createQueue(cfg.site, cfg._timeout, platform, deliver, warn);
 
   /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {
-    let error: string | undefined = destroyed ? 'destroyed' : consent.state() == DENIED ? 'no consent' : undefined;
+    let error: string | undefined = destroyed ? 'destroyed' : consent._state() == DENIED ? 'no consent' : undefined;
     if (!error) {
       // A page view's undefined name is left out by JSON.stringify.
-      const event: WireEvent = { id: platform.uuid(), type, name, ts: platform.now(), ...platform.context(), signals };
+      const event: WireEvent = { id: platform._uuid(), type, name, ts: platform._now(), ...platform._context(), signals };
       error = await queue.add(event);
     }
     answered();
@@ -147,21 +149,20 @@ export function createClient(
     },
     setConsent(choice) {
       check(choice == 'in' || choice == 'out', 'setConsent() choice');
-      consent.set(choice);
+      consent._set(choice);
     },
     onSegments(listener) {
       check(typeof listener == 'function', 'onSegments() listener');
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    // Only in builds that carry destinations; elsewhere the command is unknown.
-    ...(destinations && { onDestinations: destinations.on }),
+    // Only with the destinations feature; elsewhere the command is unknown.
+    ...(destinations && { onDestinations: destinations._on }),
     destroy() {
       destroyed = true;
       listeners.clear();
       answered();
       queue.stop();
     },
-    // The cast: onDestinations exists in every build that registers destinations (npm included).
-  } as Segtag;
+  };
 }

@@ -1,4 +1,4 @@
-import type { Segtag, SegtagConfig, Targeting } from '../types';
+import type { Segtag, SegtagConfig, Targeting } from './types';
 import { check } from './fail';
 
 /** One queued command as the stub records it: `[resolve, reject, arguments]`. */
@@ -15,28 +15,33 @@ export function createCommandRunner(
 ) {
   let tag: Segtag | undefined;
   let debug = false;
+  /** Runs one command; answers what the command returns (init: undefined). */
+  const execute = (command: unknown, rest: unknown[]) => {
+    if (command == 'init') {
+      debug = !!(rest[0] as SegtagConfig)?.debug;
+      check(!tag, 'init (already initialized)');
+      tag = create(rest[0] as SegtagConfig);
+      return;
+    }
+    check(tag, command + ' (call init first)');
+    if (command == 'gpt') {
+      // segtag('gpt', ms, { refresh: true })
+      const refresh = (rest[1] as { refresh?: boolean } | undefined)?.refresh;
+      return tag.ready(rest[0] as number).then((targeting) => {
+        applyGpt(targeting, refresh, debug);
+        return targeting;
+      });
+    }
+    // Own properties only: no route to Object.prototype methods.
+    check({}.hasOwnProperty.call(tag, command as string), 'command ' + command);
+    const result = (tag as any)[command as string](...rest);
+    if (command == 'destroy') tag = undefined;
+    return result;
+  };
   return ([resolve, reject, args]: QueuedCommand) => {
     const [command, ...rest] = Array.from(args);
     try {
-      if (command == 'init') {
-        debug = !!(rest[0] as SegtagConfig)?.debug;
-        check(!tag, 'init (already initialized)');
-        tag = create(rest[0] as SegtagConfig);
-        resolve(undefined);
-        return;
-      }
-      check(tag, command + ' (call init first)');
-      if (command == 'gpt') {
-        // segtag('gpt', ms, { refresh: true })
-        const refresh = (rest[1] as { refresh?: boolean } | undefined)?.refresh;
-        resolve(tag.ready(rest[0] as number).then((t) => (applyGpt(t, refresh, debug), t)));
-        return;
-      }
-      // Own properties only: no route to Object.prototype methods.
-      check({}.hasOwnProperty.call(tag, command as string), 'command ' + command);
-      const result = (tag as any)[command as string](...rest);
-      if (command == 'destroy') tag = undefined;
-      resolve(result);
+      resolve(execute(command, rest));
     } catch (e) {
       // segtag's own errors are TypeErrors `segtag: invalid ...`; anything else came from
       // the page (a throwing getter in signals) and is passed on as it is.

@@ -1,26 +1,28 @@
-import type { CookieConfig, SegtagConfig } from '../types';
+import type { CookieConfig, SegtagConfig } from './types';
 import type { SegmentFormat } from './segment-cookie';
 import type { ConsentMode } from './consent';
 import { check, isNum } from './fail';
 
+/** The `cookie` settings, validated, defaults filled (internal names: the builds shorten them). */
 export interface ResolvedCookie extends SegmentFormat {
   name: string;
-  days: number;
+  _days: number;
   domain: string;
-  maxBytes: number;
+  _maxBytes: number;
 }
 
+/** The config, validated, defaults filled. */
 export interface ResolvedConfig extends ResolvedCookie {
-  endpoint: string;
+  _endpoint: string;
   site: string;
-  timeout: number;
-  autoPage: boolean;
-  debug: boolean;
-  /** `'dcs'`: Audience Manager's /event format, through an injected codec (checked by createSegtag). */
-  protocol: string;
+  _timeout: number;
+  _autoPage: boolean;
+  _debug: boolean;
+  /** `'dcs'`: Audience Manager's /event format, through the dcs feature (checked by createSegtag). */
+  _protocol: 'v1' | 'dcs';
   consent: ConsentMode;
   /** 0: none. */
-  vendorId: number;
+  _vendorId: number;
 }
 
 /** Validates the `cookie` settings (shared with `segtag/cookie`) and fills the defaults. */
@@ -39,7 +41,7 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
   const isSep = (x: string) => /^[=,&|;/~!*^@#$]$/.test(x);
   check(isSep(keySeparator), 'cookie.keySeparator');
   check(isSep(valueSeparator) && keySeparator != valueSeparator, 'cookie.valueSeparator');
-  return { name, key, days, domain, maxBytes, format, keySeparator, valueSeparator };
+  return { name, key, _days: days, domain, _maxBytes: maxBytes, _format: format, _keySeparator: keySeparator, _valueSeparator: valueSeparator };
 }
 
 /**
@@ -53,6 +55,7 @@ export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint');
   check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site');
   check(isNum(timeout, 1, 60000), 'timeout');
+  check(protocol == 'v1' || protocol == 'dcs', 'protocol');
   const resolved = resolveCookie(cookie);
   const { mode = 'auto', vendorId = 0 } = Object(consent);
   // `consent: 'out'` must not silently mean 'auto'.
@@ -60,6 +63,14 @@ export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(/^(auto|in|pending|out)$/.test(mode), 'consent.mode');
   check(isNum(vendorId, 0, 65535) && vendorId % 1 == 0, 'consent.vendorId');
   return {
-    endpoint, site, timeout, ...resolved, autoPage: !!autoPage, debug: !!debug, protocol, consent: mode, vendorId,
+    _endpoint: endpoint,
+    site,
+    _timeout: timeout,
+    ...resolved,
+    _autoPage: !!autoPage,
+    _debug: !!debug,
+    _protocol: protocol,
+    consent: mode,
+    _vendorId: vendorId,
   };
 }

@@ -18,17 +18,17 @@ export const MAX_HELD = 100;
 const MANUAL: Record<string, ConsentState> = { out: DENIED, pending: UNKNOWN, in: GRANTED };
 
 export interface Consent {
-  state(): ConsentState;
+  _state(): ConsentState;
   /** Resolves true once granted, false once denied (or when MAX_HELD events already wait). */
-  wait(): Promise<boolean>;
+  _wait(): Promise<boolean>;
   /** The publisher's own decision: overrides every automatic signal from then on. */
-  set(choice: 'in' | 'out'): void;
+  _set(choice: 'in' | 'out'): void;
   /** A signal source's verdict (UNKNOWN: asked, no answer yet) and its part of the wire payload. */
-  report(source: string, verdict: ConsentState, wire?: WireConsent): void;
+  _report(source: string, verdict: ConsentState, wire?: WireConsent): void;
   /** Called with the new state whenever it changes. */
-  on(listener: (state: ConsentState) => void): void;
+  _on(listener: (state: ConsentState) => void): void;
   /** What travels with each call: TC string, GPP string and sections, GPC. */
-  wire: WireConsent;
+  _wire: WireConsent;
 }
 
 /**
@@ -43,30 +43,35 @@ export function createConsent(mode: ConsentMode): Consent {
   const listeners: ((s: ConsentState) => void)[] = [];
   let manual: ConsentState | undefined = MANUAL[mode];
   let held = 0;
-  let current: ConsentState;
-  // Recomputes the state after each input; notifies only when it changed.
-  const changed = () =>
-    current != (current = manual ?? (Math.min(GRANTED, ...Object.values(verdicts)) as ConsentState)) &&
-    listeners.forEach((l) => l(current));
+  let current: ConsentState | undefined;
+  /** Recomputes the state after each input; tells the listeners only when it changed. */
+  const update = () => {
+    const next = manual ?? (Math.min(GRANTED, ...Object.values(verdicts)) as ConsentState);
+    if (next != current) {
+      current = next;
+      listeners.forEach((l) => l(next));
+    }
+  };
   const on = (l: (s: ConsentState) => void) => listeners.push(l);
-  changed();
+  update();
   return {
-    wire,
-    state: () => current,
-    on,
+    _wire: wire,
+    _state: () => current!,
+    _on: on,
     // Consent never returns to UNKNOWN once decided: a waiter needs the next change only.
-    wait: () =>
-      new Promise((resolve) =>
-        current == UNKNOWN && held++ < MAX_HELD ? on((t) => resolve(t > UNKNOWN)) : resolve(current > UNKNOWN),
-      ),
-    set(choice) {
+    _wait: () =>
+      new Promise((resolve) => {
+        if (current == UNKNOWN && held++ < MAX_HELD) on((state) => resolve(state > UNKNOWN));
+        else resolve(current! > UNKNOWN);
+      }),
+    _set(choice) {
       manual = MANUAL[choice];
-      changed();
+      update();
     },
-    report(source, verdict, part) {
+    _report(source, verdict, part) {
       verdicts[source] = verdict;
       Object.assign(wire, part);
-      changed();
+      update();
     },
   };
 }

@@ -1,10 +1,11 @@
-import type { ParsedCookie } from '../protocol/destinations';
+import type { ParsedCookie } from '../protocol/parse-destinations';
 import type { ResolvedConfig } from './config';
 import type { CookieJar } from './platform';
 import type { Emit } from './destinations';
 import { check } from './fail';
+import type { DestinationOutcome } from './types';
 
-/** The config of a build with destinations: cookie names the server may write. */
+/** The config with the destinations feature: cookie names the server may write. */
 export type DestinationsConfig = ResolvedConfig & { cookieDestinations: string[] };
 
 /**
@@ -19,21 +20,31 @@ export function resolveCookieDestinations(cfg: ResolvedConfig, list: unknown = [
   return { ...cfg, cookieDestinations: list.slice() };
 }
 
+const dotless = (domain: string) => domain.replace(/^\./, '').toLowerCase();
+
 /**
- * Writes the cookie destinations the config allows: the name is in `cookieDestinations`,
- * the value is printable ASCII (the jar stores it encoded, so the stored bytes are always
- * RFC 6265 cookie-octets), name + encoded value fit `cookie.maxBytes`, and the domain, if
- * any, is the one segtag's own cookies use. Everything else is skipped with a reason.
+ * Why a cookie destination may not be written, or undefined when it may: the name must be in
+ * `cookieDestinations`, the value printable ASCII (the jar stores it encoded, so the stored
+ * bytes are always RFC 6265 cookie-octets), name + encoded value must fit `cookie.maxBytes`,
+ * and a `domain`, when the answer names one, must be the one segtag's own cookies use (a
+ * leading dot and case aside).
+ */
+function refusal({ name, value, domain }: ParsedCookie, cfg: DestinationsConfig, cookies: CookieJar): DestinationOutcome['reason'] {
+  if (!cfg.cookieDestinations.includes(name)) return 'name';
+  if (/[^ -~]/.test(value)) return 'value';
+  if (name.length + cookies.encode(value).length > cfg._maxBytes) return 'size';
+  if (domain != null && dotless(domain) != dotless(cookies._domain())) return 'domain';
+}
+
+/**
+ * Writes the cookie destinations the config allows, for `ttl` days (default `cookie.days`), on
+ * the domain of segtag's own cookies; every other is skipped with its reason. Every cookie is
+ * reported.
  */
 export function writeCookieDestinations(list: ParsedCookie[], cfg: DestinationsConfig, cookies: CookieJar, emit: Emit) {
-  for (const { name, value, ttl, domain } of list) {
-    const reason = !cfg.cookieDestinations.includes(name)
-      ? 'name'
-      : /[^ -~]/.test(value)
-        ? 'value'
-        : name.length + cookies.encode(value).length > cfg.maxBytes
-          ? 'size'
-          : cookies.set(name, value, (ttl as number) > 0 && (ttl as number) <= 400 ? +(ttl as number) : cfg.days, domain as string) === false && 'domain';
-    emit('cookie', name, reason ? 'skipped' : 'written', reason || undefined);
+  for (const cookie of list) {
+    const reason = refusal(cookie, cfg, cookies);
+    if (!reason) cookies.set(cookie.name, cookie.value, cookie.ttl || cfg._days);
+    emit('cookie', cookie.name, reason ? 'skipped' : 'written', reason);
   }
 }

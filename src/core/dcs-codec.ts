@@ -1,9 +1,10 @@
-import type { Codec } from './codec';
-import type { CallRequest } from './types';
-import { isObject, parseDestinations, type ParsedResponse } from './destinations';
-import { UID } from './patterns';
-import { MAX_SEGMENTS } from './parse-response';
-import { parseSegments, type SegmentFormat } from '../core/segment-cookie';
+import type { Codec, EncodedRequest } from './codec';
+import type { CallRequest } from '../protocol/types';
+import { isObject } from '../protocol/is-object';
+import { MAX_COOKIE_TTL, parseDestinations, positiveUpTo, type ParsedResponse } from '../protocol/parse-destinations';
+import { UID } from '../protocol/patterns';
+import { MAX_SEGMENTS } from '../protocol/parse-response';
+import { parseSegments, type SegmentFormat } from './segment-cookie';
 
 /**
  * Audience Manager's `/event` format (DCS), browser side. Field facts: docs/protocol.md
@@ -19,7 +20,7 @@ const DPID = /^\d{1,10}$/;
  * a track event's name as `c_event`, then `d_uuid`, one `d_cid` per declared id whose key
  * is a data provider id, `d_rtbd=json` and `d_dst=1`.
  */
-export function encodeDcs(request: CallRequest): { body: string; contentType: string } {
+export function encodeDcs(request: CallRequest): EncodedRequest {
   const q = new URLSearchParams();
   for (const { name, signals } of request.events) {
     if (name) q.set('c_event', name);
@@ -30,7 +31,7 @@ export function encodeDcs(request: CallRequest): { body: string; contentType: st
   for (const dpid of Object.keys(ids)) if (DPID.test(dpid)) q.append('d_cid', dpid + '\x01' + ids[dpid]);
   q.set('d_rtbd', 'json');
   q.set('d_dst', '1');
-  return { body: q.toString(), contentType: 'application/x-www-form-urlencoded' };
+  return { _body: q.toString(), _contentType: 'application/x-www-form-urlencoded' };
 }
 
 const list = (x: unknown) => (Array.isArray(x) ? x.filter(isObject) : []);
@@ -51,7 +52,8 @@ export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string 
     if (cn !== cookie.name) cookies.push({ name: cn, value: cv, ttl, domain: dmn });
     else if (typeof cv == 'string') {
       out.segments = [...new Set(parseSegments(cv, cookie))].slice(0, MAX_SEGMENTS);
-      if (typeof ttl == 'number' && ttl > 0 && ttl <= 400) out.ttl = ttl;
+      const days = positiveUpTo(ttl, MAX_COOKIE_TTL);
+      if (days) out.ttl = days;
     }
   }
   const pixels = list(body.dests)
@@ -63,4 +65,4 @@ export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string 
   return out;
 }
 
-export const dcs: Codec = { encode: encodeDcs, decode: decodeDcs };
+export const dcsCodec: Codec = { _encode: encodeDcs, _decode: decodeDcs };

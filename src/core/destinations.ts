@@ -1,5 +1,5 @@
-import type { ParsedResponse } from '../protocol/destinations';
-import type { DestinationOutcome } from '../types';
+import type { ParsedResponse } from '../protocol/parse-destinations';
+import type { DestinationOutcome } from './types';
 import type { Platform } from './platform';
 import { writeCookieDestinations, type DestinationsConfig } from './cookie-destinations';
 import { createPixels } from './pixels';
@@ -22,7 +22,7 @@ export function createDestinations(cfg: DestinationsConfig, platform: Platform) 
   const listeners = new Set<(o: DestinationOutcome) => void>();
   const emit: Emit = (type, id, status, reason) => {
     const o = { type, id, status, reason };
-    if (cfg.debug) console.info('segtag:', o);
+    if (cfg._debug) console.info('segtag:', o);
     listeners.forEach((l) => {
       try {
         l(o);
@@ -31,12 +31,12 @@ export function createDestinations(cfg: DestinationsConfig, platform: Platform) 
   };
   const pixels = createPixels(cfg.site, platform, emit);
   return {
-    apply(answer: ParsedResponse, uid: string) {
-      writeCookieDestinations(answer.cookies || [], cfg, platform.cookies, emit);
+    _apply(answer: ParsedResponse, uid: string) {
+      writeCookieDestinations(answer.cookies || [], cfg, platform._cookies, emit);
       // Storage is touched only when there are pixels.
       if (answer.pixels?.length) pixels(answer.pixels, uid);
     },
-    on(listener: (o: DestinationOutcome) => void) {
+    _on(listener: (o: DestinationOutcome) => void) {
       check(typeof listener == 'function', 'onDestinations() listener');
       listeners.add(listener);
       return () => listeners.delete(listener);

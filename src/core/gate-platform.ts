@@ -1,54 +1,84 @@
-import { GRANTED, type Consent } from './consent';
+import { DENIED, GRANTED, type Consent, type ConsentState } from './consent';
 import type { Platform } from './platform';
 
 /**
- * Wraps a Platform so that nothing on the device is read or written unless consent is
- * granted (reads answer "nothing", writes are dropped); calls
- * wait while consent is unknown and fail when it is denied. Every cookie (name + domain)
- * and storage key let through is recorded, and denial deletes exactly those that still
- * exist, on the domain they were written with; `own` names segtag's cookies from earlier
- * pages, which denial deletes too when they exist.
+ * The consent gate: wraps a Platform so that nothing on the device is read or written unless
+ * consent is granted (reads answer "nothing", writes are dropped), and calls wait while
+ * consent is unknown and fail when it is denied. Every cookie and storage key let through is
+ * recorded, and denial deletes exactly those that still exist (every cookie of segtag's is
+ * written for one domain, the jar's); `own` names segtag's cookies from earlier pages, which
+ * denial deletes too when they exist.
  */
-export function gatePlatform<P extends Platform>(p: P, consent: Consent, own: string[]): P {
-  /**
-   * The cookie jar or the storage, gated: `own` names what to delete on denial as if written
-   * on this page; `none` is what its `get` answers without consent. Each has its own records.
-   */
-  const wrap = (o: any, own: string[], none?: null) => {
-    // Deletions to run on denial, keyed so that each write (name + cookie domain) is
-    // recorded once; ';' is in no cookie name.
-    const undo: Record<string, () => void> = {};
-    const record = (name: string, _value?: string, _days?: number, domain?: string) =>
-      (undo[name + ';' + domain] = () => void (o.get(name) != null && o.remove(name, domain)));
-    // Denied is 0: the only falsy state.
-    const wipe = (s: number) => s || Object.values(undo).forEach((f) => f());
-    own.forEach((n) => record(n));
-    consent.on(wipe);
-    wipe(consent.state());
-    /** `o[m]` when granted (after `rec`), else `denied`. */
-    const gate =
-      (m: string, denied?: unknown, rec?: (...a: any[]) => void) =>
-      (...a: any[]) =>
-        consent.state() == GRANTED ? (rec?.(...a), o[m](...a)) : denied;
-    return { ...o, get: gate('get', none), set: gate('set', 0, record), remove: gate('remove') };
-  };
+export function gatePlatform<P extends Platform>(platform: P, consent: Consent, own: string[]): P {
   return {
-    ...p,
-    cookies: wrap(p.cookies, own),
-    async post(...a) {
-      if (!(await consent.wait())) throw Error('no consent');
-      return p.post(...a);
+    ...platform,
+    _cookies: gateStore(platform._cookies, consent, own),
+    _storage: gateStore(platform._storage, consent, [], null),
+    async _post(...args) {
+      if (!(await consent._wait())) throw Error('no consent');
+      return platform._post(...args);
     },
-    storage: wrap(p.storage, [], null),
   };
 }
 
 /**
- * The pixel side of the gate, for the builds that carry destinations: no pixel is fired
- * unless consent is granted (resolves false), and what pixel macros know of consent:
- * ${GDPR} and ${GDPR_CONSENT_<vendor>}.
+ * Remembers the names written to `store` (`record(name)`) and deletes those that still exist
+ * whenever consent becomes denied, and at once if it already is.
  */
-export const gatePixels = (fire: NonNullable<Platform['fire']>, consent: Consent): Pick<Platform, 'fire' | 'consent'> => ({
-  fire: (url, hideReferrer) => (consent.state() == GRANTED ? fire(url, hideReferrer) : Promise.resolve(false)),
-  consent: () => ({ gdpr: consent.wire.gdpr == null ? undefined : consent.wire.gdpr ? 1 : 0, tcString: consent.wire.tcf }),
+function deleteOnDenial(consent: Consent, store: DeviceStore, own: string[]) {
+  const written = new Set(own);
+  const wipe = (state: ConsentState) => {
+    if (state != DENIED) return;
+    written.forEach((name) => {
+      if (store.get(name) != null) store.remove(name);
+    });
+  };
+  consent._on(wipe);
+  wipe(consent._state());
+  return (name: string) => written.add(name);
+}
+
+/** What the cookie jar and the storage have in common. */
+interface DeviceStore {
+  get(name: string): string | null | undefined;
+  set(name: string, value: string, days?: number): void;
+  remove(name: string): void;
+}
+
+/**
+ * The cookie jar or the storage, gated: reads answer `none` (the jar's undefined, the storage's
+ * null) and writes do nothing unless
+ * consent is granted; what is written is recorded for deletion on denial.
+ */
+function gateStore<S extends DeviceStore>(store: S, consent: Consent, own: string[], none?: null): S {
+  const granted = () => consent._state() == GRANTED;
+  const record = deleteOnDenial(consent, store, own);
+  return {
+    ...store,
+    get: (name: string) => (granted() ? store.get(name) : none),
+    set(name: string, value: string, days?: number) {
+      if (!granted()) return;
+      record(name);
+      store.set(name, value, days);
+    },
+    remove(name: string) {
+      if (granted()) store.remove(name);
+    },
+  };
+}
+
+/**
+ * The pixel side of the gate, for the destinations feature: no pixel is fired unless consent
+ * is granted (resolves false), and what pixel macros know of consent: ${GDPR} and
+ * ${GDPR_CONSENT_<vendor>}.
+ */
+export const gatePixels = (
+  fire: NonNullable<Platform['_fire']>,
+  consent: Consent,
+): Pick<Platform, '_fire' | '_macroConsent'> => ({
+  _fire: (url, hideReferrer) => (consent._state() == GRANTED ? fire(url, hideReferrer) : Promise.resolve(false)),
+  _macroConsent() {
+    const { gdpr, tcf } = consent._wire;
+    return { gdpr: gdpr == null ? undefined : gdpr ? 1 : 0, tcString: tcf };
+  },
 });

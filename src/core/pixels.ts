@@ -1,6 +1,6 @@
-import type { ParsedPixel } from '../protocol/destinations';
+import type { ParsedPixel } from '../protocol/parse-destinations';
 import { SEGMENT_ID } from '../protocol/patterns';
-import type { Consent, Platform } from './platform';
+import type { MacroConsent, Platform } from './platform';
 import type { Emit } from './destinations';
 
 /** Pixels fired per answer at most, and milliseconds between two pixels (also across answers). */
@@ -18,12 +18,17 @@ export const MAX_SEEN = 50;
  * Expands `%rnd%`, `%timestamp%`, `%uid%`, `${GDPR}` and `${GDPR_CONSENT_<vendor>}`, each
  * value URL-encoded. Without a consent state `${GDPR}` and the consent string expand to ''.
  */
-export const expandMacros = (url: string, m: { uid: string } & Consent, now: number): string =>
-  url.replace(/%(rnd|timestamp|uid)%|\$\{GDPR(_CONSENT_\d+)?\}/g, (_, k, c) =>
-    encodeURIComponent(
-      k ? (k == 'uid' ? m.uid : k == 'rnd' ? (Math.random() * 1e12).toFixed() : now) : (c ? m.tcString : m.gdpr) ?? '',
-    ),
+export function expandMacros(url: string, m: { uid: string } & MacroConsent, now: number): string {
+  const value = (macro: string | undefined, consentString: string | undefined) => {
+    if (macro == 'uid') return m.uid;
+    if (macro == 'rnd') return (Math.random() * 1e12).toFixed();
+    if (macro == 'timestamp') return now;
+    return (consentString ? m.tcString : m.gdpr) ?? '';
+  };
+  return url.replace(/%(rnd|timestamp|uid)%|\$\{GDPR(_CONSENT_\d+)?\}/g, (_, macro, consentString) =>
+    encodeURIComponent(value(macro, consentString)),
   );
+}
 
 /**
  * The pixel firer of one tag instance: allowlists URLs (`https:`, `http:` only on http
@@ -32,54 +37,69 @@ export const expandMacros = (url: string, m: { uid: string } & Consent, now: num
  * PIXEL_SPACING ms apart, and reports each outcome.
  */
 export function createPixels(site: string, platform: Platform, emit: Emit) {
-  const { storage } = platform;
+  const { _storage: storage } = platform;
   const key = 'segtag_px:' + site;
   // `http:` pixels only on http pages.
-  const http = /^http:/.test(platform.context().url) && 'http:';
-  let seen: Map<unknown, number>;
+  const allowHttp = /^http:/.test(platform._context().url);
+  /** Pixel id -> until when it is not fired again (Infinity: for this page). Read once per page. */
+  let seen: Map<unknown, number> | undefined;
   // Pixels waiting to fire. Each fires PIXEL_SPACING ms after the previous one actually
   // fired, so a busy main thread cannot bunch them up.
-  const queue: (() => void)[] = [];
-  let pumping = false;
-  const pump = () => {
-    const fire = queue.shift();
-    if ((pumping = !!fire)) {
-      fire!();
-      setTimeout(pump, PIXEL_SPACING);
+  const waiting: (() => void)[] = [];
+  let firing = false;
+  const fireNext = () => {
+    const next = waiting.shift();
+    firing = !!next;
+    if (!next) return;
+    next();
+    setTimeout(fireNext, PIXEL_SPACING);
+  };
+
+  /** The URL to fire, macros expanded, or '' when it may not fire. */
+  const allowedUrl = (url: string, uid: string, now: number) => {
+    try {
+      const expanded = expandMacros(url, { uid, ...platform._macroConsent?.() }, now);
+      const { protocol } = new URL(expanded);
+      if (expanded.length <= MAX_URL && (protocol == 'https:' || (allowHttp && protocol == 'http:'))) return expanded;
+    } catch {}
+    return '';
+  };
+
+  const readSeen = () => {
+    // Whatever storage holds, lookups only compare `> now` on a Map (no prototype involved).
+    try {
+      return new Map<unknown, number>(JSON.parse(storage.get(key)!));
+    } catch {
+      return new Map<unknown, number>();
     }
   };
+
   return (list: ParsedPixel[], uid: string) => {
-    const now = platform.now();
-    // Read once per page: id -> expiry. Whatever storage holds, lookups only compare
-    // `> now` on a Map (no prototype involved).
-    try {
-      seen ||= new Map(JSON.parse(storage.get(key)!));
-    } catch {
-      seen = new Map();
-    }
+    const now = platform._now();
+    seen ||= readSeen();
     let fired = 0;
     for (const { id, url, ttl, hideReferrer } of list) {
-      let u = '';
-      try {
-        const x = expandMacros(url, { uid, ...platform.consent?.() }, now);
-        const { protocol } = new URL(x);
-        if (x.length <= MAX_URL && (protocol == 'https:' || protocol == http)) u = x;
-      } catch {}
-      const reason = seen.get(id)! > now ? 'seen' : !u ? 'url' : fired++ < MAX_PIXELS ? 0 : 'limit';
-      if (reason) emit('pixel', id, 'skipped', reason);
-      else {
-        // No ttl: for this page only.
-        seen.set(id, (ttl as number) > 0 ? now + (ttl as number) * 6e4 : 1 / 0);
-        queue.push(() =>
-          platform
-            .fire!(u, !!hideReferrer)
-            .catch(() => 0)
-            .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
-        );
+      const u = allowedUrl(url, uid, now);
+      let reason: 'seen' | 'url' | 'limit' | undefined;
+      if (seen.get(id)! > now) reason = 'seen';
+      else if (!u) reason = 'url';
+      else if (fired++ >= MAX_PIXELS) reason = 'limit';
+      if (reason) {
+        emit('pixel', id, 'skipped', reason);
+        continue;
       }
+      // No ttl: for this page only.
+      seen.set(id, ttl ? now + ttl * 6e4 : Infinity);
+      waiting.push(() =>
+        platform
+          ._fire!(u, !!hideReferrer)
+          .catch(() => false)
+          .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
+      );
     }
-    if (!pumping) pump();
+    if (!firing) fireNext();
     // Persisted: unexpired ids with a ttl (page-only ones are Infinity), newest last.
-    storage.set(key, JSON.stringify([...seen].filter((e) => e[1] > now && e[1] < 1 / 0 && SEGMENT_ID.test(e[0] as string)).slice(-MAX_SEEN)));
+    const persisted = [...seen].filter(([id, until]) => until > now && until < Infinity && SEGMENT_ID.test(id as string));
+    storage.set(key, JSON.stringify(persisted.slice(-MAX_SEEN)));
   };
 }

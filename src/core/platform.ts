@@ -1,27 +1,29 @@
 /**
  * What the core needs from its environment. The browser implementation lives in
  * src/browser/; tests pass plain objects, so the core never touches window or document.
+ * Members the core alone uses are `_`-prefixed: the builds shorten them.
  */
 export interface CookieJar {
   get(name: string): string | undefined;
-  /**
-   * Writes with path=/, SameSite=Lax, Secure on https and the resolved domain. With
-   * `domain` (a cookie destination's), writes only if it is that same domain (a leading
-   * dot and case aside) and returns false without writing otherwise.
-   */
-  set(name: string, value: string, days: number, domain?: string): boolean | void;
-  /** Deletes with the same attributes it was written with (same `domain`). */
-  remove(name: string, domain?: string): void;
+  /** Writes with path=/, SameSite=Lax, Secure on https and the resolved domain. */
+  set(name: string, value: string, days: number): void;
+  /** Deletes with the attributes it was written with. */
+  remove(name: string): void;
   /** The value as the jar will store it, to measure cookie size. */
   encode(value: string): string;
+  /**
+   * The domain every cookie is written for: the resolved `cookie.domain`, or the page's host
+   * for host-only cookies. Cookie destinations naming another domain are not written.
+   */
+  _domain(): string;
 }
 
 export interface HttpAnswer {
-  status: number;
+  _status: number;
   /** Parsed JSON body, or undefined when the body is not JSON. */
-  body: unknown;
+  _body: unknown;
   /** The `Retry-After` header, if the response has one the page may read. */
-  retry?: string | null;
+  _retry?: string | null;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface PageContext {
 }
 
 /** What pixel macros need to know about consent (IAB TCF). */
-export interface Consent {
+export interface MacroConsent {
   /** Whether GDPR applies (1) or not (0): `${GDPR}`; unknown: ''. */
   gdpr?: 0 | 1;
   /** The TC string: `${GDPR_CONSENT_<vendor>}`; unknown: ''. */
@@ -51,31 +53,31 @@ export interface Consent {
 }
 
 export interface Platform {
-  cookies: CookieJar;
-  storage: KeyValueStore;
+  _cookies: CookieJar;
+  _storage: KeyValueStore;
   /**
    * POSTs `body` (as `text/plain;charset=UTF-8` unless `contentType` names another CORS simple
    * type); rejects on network failure, or with a `TimeoutError` after `timeout` ms.
    * The request outlives the page (keepalive). `flush`: this is the unload flush, which may
    * go as a beacon where keepalive fetch is missing (then it rejects: outcome unknown).
    */
-  post(url: string, body: string, timeout: number, flush?: boolean, contentType?: string): Promise<HttpAnswer>;
+  _post(url: string, body: string, timeout: number, flush?: boolean, contentType?: string): Promise<HttpAnswer>;
   /** False while the browser knows it is offline. */
-  online(): boolean;
+  _online(): boolean;
   /**
    * Calls `listener(true)` when the page is hidden or left (time to flush with keepalive),
    * `listener(false)` when it is visible again or back online. Returns a function that
    * removes the listeners.
    */
-  lifecycle(listener: (hidden: boolean) => void): () => void;
+  _lifecycle(listener: (hidden: boolean) => void): () => void;
   /**
-   * Fires a pixel as an image: true when it loaded, false on error. Only in the builds that
-   * carry destinations (src/register-destinations.ts brings it, behind `gatePixels`).
+   * Fires a pixel as an image: true when it loaded, false on error. Only with the destinations
+   * feature (src/destinations.ts brings it, behind `gatePixels`).
    */
-  fire?(url: string, hideReferrer: boolean): Promise<boolean>;
+  _fire?(url: string, hideReferrer: boolean): Promise<boolean>;
   /** The consent state for pixel macros, once a consent layer provides one. */
-  consent?(): Consent | undefined;
-  context(): PageContext;
-  uuid(): string;
-  now(): number;
+  _macroConsent?(): MacroConsent | undefined;
+  _context(): PageContext;
+  _uuid(): string;
+  _now(): number;
 }

@@ -5,27 +5,37 @@ import { backoff } from './retry';
 /** What one call achieved, as the client reports it back to the queue. */
 export interface Delivered {
   /** Why the call failed; undefined when the server answered with a valid response. */
-  error?: string;
+  _error?: string;
   /** HTTP status; absent when there was no answer (network error, timeout). */
-  status?: number;
+  _status?: number;
   /** Event ids the server acknowledged. Absent (a server that predates `ack`): all of them. */
-  ack?: unknown[];
+  _ack?: unknown[];
   /** The server's `Retry-After`, in ms. */
-  wait?: number;
+  _wait?: number;
+}
+
+/** One event waiting for its acknowledgement, in memory. */
+interface Queued {
+  _event: WireEvent;
+  /** The queue ("tab": one per page and instance) that sends it. */
+  _owner?: string;
+  /** When that ownership lapses (ms since the epoch) unless the owner renews it. */
+  _leaseEnd?: number;
+  /** A claim on a lapsed event is sent only from this time on, if it still holds then. */
+  _verifyAt?: number;
+  /** Settles the `add()` promise: undefined once acknowledged, else why not (yet). */
+  _settle?: (error?: string) => void;
 }
 
 /**
- * One queued event, as stored under `segtag_q_<site>`: `e` the event, `o` the id of the
- * queue that owns it (one per page and instance: a "tab"), `x` when that ownership lapses
- * (ms since the epoch), `v` a claim's verification time (below). In memory only: `r`, the
- * pending `add()` promise's resolve (JSON.stringify skips functions).
+ * One event as stored under `segtag_q_<site>`, shared by the site's tabs and by the pages
+ * after this one (the format is kept across versions: one-letter keys, stored by every page).
  */
-export interface Item {
+interface Stored {
   e: WireEvent;
   o: string;
   x: number;
   v?: number;
-  r?: (error?: string) => void;
 }
 
 // Caps. A call carries at most 10,000 characters of events, at most 30 KB of UTF-8, so a
@@ -41,6 +51,22 @@ const VERIFY = 500;
 const PREFIX = 'segtag_q_';
 export const queueKey = (site: string) => PREFIX + site;
 
+const toStored = (q: Queued): Stored => ({ e: q._event, o: q._owner!, x: q._leaseEnd!, v: q._verifyAt });
+
+/**
+ * The stored queue, in memory's form. Anything unreadable (another version's junk, a truncated
+ * write, a page's own edits) throws in here and counts as an empty queue.
+ */
+function readStored(json: string | null): Queued[] {
+  try {
+    return (JSON.parse(json!) as Stored[])
+      .filter((s) => typeof s.e.id == 'string')
+      .map((s) => ({ _event: s.e, _owner: s.o, _leaseEnd: s.x, _verifyAt: s.v }));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The delivery pipeline: a persisted queue of events not yet acknowledged; one call in
  * flight at a time (events raised meanwhile ride in the next call, up to 50 events and
@@ -53,6 +79,13 @@ export const queueKey = (site: string) => PREFIX + site;
  * error as soon as delivery fails or is held (offline; backing off after a failure). A
  * failed event stays queued with the same id and is resent, unless the server refused it
  * with a 4xx other than 408 and 429.
+ *
+ * localStorage has no lock, so ownership is a lease: every write renews our events' leases;
+ * another tab's events with a live lease are left alone (and dropped from memory if that tab
+ * took them over while we were frozen), and we wake when that lease lapses; lapsed ones (a
+ * closed tab's, the previous page's, or ours after a freeze) are claimed, and sent only after
+ * VERIFY ms if a re-read shows the claim held: tabs that claim at once converge on the last
+ * write. A stored copy naming us that is no longer in memory was acknowledged and is dropped.
  */
 export function createQueue(
   site: string,
@@ -61,126 +94,149 @@ export function createQueue(
   deliver: (events: WireEvent[], flush?: boolean) => Promise<Delivered>,
   warn: (message: string) => void,
 ) {
-  const { storage, now } = platform;
-  const key = PREFIX + site;
-  const me = platform.uuid();
+  const { _storage: storage, _now: now } = platform;
+  const key = queueKey(site);
+  const me = platform._uuid();
   // A lease covers the next attempt, one call, and a margin for late timers.
   const lease = timeout + 3000;
-  const busy = new Set<Item>();
-  let q: Item[] = [];
-  let fails = 0;
-  let hold = 0;
-  let lastError: string | false | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = 0;
+  const inFlight = new Set<Queued>();
+  let queue: Queued[] = [];
+  let failures = 0;
+  /** No call starts before this time (backing off), except an unload flush. */
+  let holdUntil = 0;
+  /** Why the last call failed while we back off: what add() answers meanwhile. */
+  let retryReason: string | undefined;
+  let timer: number | undefined;
+  let stopped = false;
+  /** The next moment a pump may change something; each step below lowers it. */
+  let wakeAt = Infinity;
 
-  // (A promise's resolve ignores all calls after the first, so `r` is never cleared.)
-  const forget = (i: Item, error?: string) => {
-    q = q.filter((j) => j != i);
-    i.r?.(error);
+  // (A promise's resolve ignores all calls after the first, so `_settle` is never cleared.)
+  const forget = (item: Queued, error?: string) => {
+    queue = queue.filter((q) => q != item);
+    item._settle?.(error);
   };
 
   /**
-   * Syncs storage, starts the next call if one may start (`keep`: the page is hidden or
-   * left: flush now, alongside a call in flight), and sets the timer for the next moment
-   * that may change that.
-   *
-   * The sync merges the stored queue into ours and writes both back, capped. localStorage
-   * has no lock, so ownership is a lease: our events renew theirs on every write; another
-   * tab's events with a live lease are left alone (and dropped from memory if that tab took
-   * them over while we were frozen), and we wake when that lease lapses; lapsed ones (a
-   * closed tab's, the previous page's, or ours after a freeze) are claimed, and sent only
-   * after VERIFY ms if a re-read shows the claim held: tabs that claim at once converge on
-   * the last write. A copy naming us that is no longer in memory was acknowledged and is
-   * dropped; anything unreadable is dropped too.
+   * Merges the stored queue into ours (the ownership rules above). Returns the other tabs'
+   * events with a live lease, to store back; wakes when the first of those leases lapses.
    */
-  function pump(keep?: boolean) {
-    const t = now();
-    // The other tabs' live events, then ours: what we store.
-    const list: Item[] = [];
-    const batch: Item[] = [];
-    let at = hold > t ? hold : Infinity;
-    let chars = 0;
-    let json: string;
-    try {
-      for (const s of JSON.parse(storage.get(key)!) as Item[]) {
-        const mine = q.find((i) => i.e.id == s.e.id);
-        if (!busy.has(mine!)) {
-          if (s.x > t) {
-            if (s.o != me) {
-              list.push(s);
-              at = Math.min(at, s.x + 1);
-              // That tab delivers it (a promise still pending resolves as delivered).
-              if (mine) forget(mine);
-            }
-          } else if (mine || s.o != me) (mine || (q.push(s), s)).v = t + VERIFY;
-        }
+  function mergeStored(t: number) {
+    const others: Queued[] = [];
+    for (const stored of readStored(storage.get(key))) {
+      const mine = queue.find((q) => q._event.id == stored._event.id);
+      if (mine && inFlight.has(mine)) continue;
+      if (stored._leaseEnd! > t) {
+        if (stored._owner == me) continue;
+        others.push(stored);
+        wakeAt = Math.min(wakeAt, stored._leaseEnd! + 1);
+        // That tab delivers it (a promise still pending resolves as delivered).
+        if (mine) forget(mine);
+      } else if (mine) {
+        mine._verifyAt = t + VERIFY;
+      } else if (stored._owner != me) {
+        stored._verifyAt = t + VERIFY;
+        queue.push(stored);
       }
-    } catch {}
-    for (const i of q) {
-      i.o = me;
-      i.x = Math.max(t, hold) + lease;
-      list.push(i);
     }
-    list.sort((a, b) => a.e.ts - b.e.ts);
-    while ((json = JSON.stringify(list)).length > MAX_CHARS || list[MAX_ITEMS]) {
-      warn('queue full');
-      forget(list.shift()!, 'queue full');
-    }
-    list[0] ? storage.set(key, json) : storage.remove(key);
-    if (stopped) return;
-    // A flush goes even while backing off: it may be the page's last chance.
-    if (platform.online() && (keep || (hold <= t && !busy.size)))
-      for (const i of q) {
-        if (i.v! > t) at = Math.min(at, i.v!);
-        else if (!busy.has(i) && !batch[BATCH - 1] && ((chars += JSON.stringify(i.e).length) < BATCH_CHARS || !batch[0]))
-          batch.push(i);
-      }
-    clearTimeout(timer);
-    if (at < Infinity) timer = setTimeout(pump, at - t);
-    if (batch[0])
-      deliver(
-        batch.map((i) => (busy.add(i), i.e)),
-        keep,
-      ).then(({ error, status, ack, wait = 0 }) => {
-        // Other 4xx: the server will never take these events, so retrying cannot help.
-        const refused = /^4(?!08|29)/.test(status as any);
-        // Why we retry, if we do (add() answers it while we back off).
-        lastError = !refused && error;
-        if (refused) warn('dropped: ' + error);
-        for (const i of batch) {
-          busy.delete(i);
-          if (refused || (!error && (!ack || ack.includes(i.e.id)))) forget(i, error);
-          else lastError ||= 'not acknowledged';
-        }
-        if (lastError) {
-          hold = now() + backoff(++fails, wait, Math.random());
-          q.forEach((i) => i.r?.(lastError as string));
-        } else fails = hold = 0;
-        pump();
-      });
+    return others;
   }
 
-  const off = platform.lifecycle(pump);
+  /** Renews our leases and writes everything back, oldest first, dropping the oldest over the caps. */
+  function writeStored(t: number, others: Queued[]) {
+    for (const item of queue) {
+      item._owner = me;
+      item._leaseEnd = Math.max(t, holdUntil) + lease;
+    }
+    const all = others.concat(queue).sort((a, b) => a._event.ts - b._event.ts);
+    let json: string;
+    while ((json = JSON.stringify(all.map(toStored))).length > MAX_CHARS || all.length > MAX_ITEMS) {
+      warn('queue full');
+      forget(all.shift()!, 'queue full');
+    }
+    if (all.length) storage.set(key, json);
+    else storage.remove(key);
+  }
+
+  /**
+   * The events the next call carries, if one may start now (`flush`: the page is hidden or
+   * left, so it goes alongside a call in flight and even while backing off: it may be the
+   * page's last chance); wakes when the first claim still being verified may go.
+   */
+  function chooseBatch(t: number, flush?: boolean) {
+    const batch: Queued[] = [];
+    let chars = 0;
+    if (!platform._online() || !(flush || (holdUntil <= t && !inFlight.size))) return batch;
+    for (const item of queue) {
+      if (item._verifyAt! > t) wakeAt = Math.min(wakeAt, item._verifyAt!);
+      else if (!inFlight.has(item) && batch.length < BATCH) {
+        chars += JSON.stringify(item._event).length;
+        // The first event always goes, however long.
+        if (chars < BATCH_CHARS || !batch.length) batch.push(item);
+      }
+    }
+    return batch;
+  }
+
+  /** What the answer to a call means for its events, and for the calls after it. */
+  function settle(batch: Queued[], { _error: error, _status: status, _ack: ack, _wait: wait = 0 }: Delivered) {
+    // A 4xx other than 408 and 429: the server will never take these events, so retrying cannot help.
+    const refused = /^4(?!08|29)/.test(status as unknown as string);
+    if (refused) warn('dropped: ' + error);
+    retryReason = refused ? undefined : error;
+    for (const item of batch) {
+      inFlight.delete(item);
+      if (refused || (!error && (!ack || ack.includes(item._event.id)))) forget(item, error);
+      else retryReason ||= 'not acknowledged';
+    }
+    if (retryReason) {
+      holdUntil = now() + backoff(++failures, wait, Math.random());
+      queue.forEach((item) => item._settle?.(retryReason));
+    } else failures = holdUntil = 0;
+    pump();
+  }
+
+  /**
+   * Syncs storage, starts the next call if one may start, and sets the timer for the next
+   * moment that may change that (a backoff ending, another tab's lease lapsing, a claim
+   * verified).
+   */
+  function pump(flush?: boolean) {
+    const t = now();
+    wakeAt = holdUntil > t ? holdUntil : Infinity;
+    writeStored(t, mergeStored(t));
+    if (stopped) return;
+    const batch = chooseBatch(t, flush);
+    clearTimeout(timer);
+    if (wakeAt < Infinity) timer = setTimeout(pump, wakeAt - t);
+    if (!batch.length) return;
+    batch.forEach((item) => inFlight.add(item));
+    deliver(
+      batch.map((item) => item._event),
+      flush,
+    ).then((delivered) => settle(batch, delivered));
+  }
+
+  const stopListening = platform._lifecycle(pump);
   // Events left by a previous page or a closed tab.
   queueMicrotask(pump);
 
   return {
-    add: (e: WireEvent) =>
-      new Promise<string | undefined>((r) => {
+    add: (event: WireEvent) =>
+      new Promise<string | undefined>((resolve) => {
         // Owner and lease are set when it is stored, before anything reads them.
-        q.push({ e, r } as Item);
-        if (hold > now()) r(lastError as string);
-        else if (!platform.online()) r('offline');
+        queue.push({ _event: event, _settle: resolve });
+        if (holdUntil > now()) resolve(retryReason);
+        else if (!platform._online()) resolve('offline');
         // Stored and sent at the end of this task: events raised together share a call.
         queueMicrotask(pump);
       }),
     /** Stops sending; queued events stay stored for the next page. */
     stop() {
-      stopped = 1;
+      stopped = true;
       clearTimeout(timer);
-      off();
-      q.forEach((i) => i.r?.('destroyed'));
+      stopListening();
+      queue.forEach((item) => item._settle?.('destroyed'));
     },
   };
 }

@@ -8,13 +8,13 @@ import { SEGMENT_ID } from '../protocol/patterns';
  * one implementation of the format.
  */
 export interface SegmentFormat {
-  format: 'single' | 'pairs';
+  _format: 'single' | 'pairs';
   /** Targeting key, written before the values. */
   key: string;
   /** Between the key and a value. */
-  keySeparator: string;
+  _keySeparator: string;
   /** Between values (`single`) or between pairs (`pairs`). */
-  valueSeparator: string;
+  _valueSeparator: string;
 }
 
 /**
@@ -29,21 +29,21 @@ export function serializeSegments(
   name: string,
   maxBytes: number,
   encode: (value: string) => string,
-): { value: string; kept: string[] } {
+): { _value: string; _kept: string[] } {
   const kept: string[] = [];
-  const head = f.key + f.keySeparator;
-  const pairs = f.format == 'pairs';
+  const head = f.key + f._keySeparator;
+  const pairs = f._format == 'pairs';
   let value = '';
   let size = name.length;
   for (const s of segments) {
     // single: `key=1` then `,2`; pairs: `key=1` then `&key=2`
-    const token = kept.length ? f.valueSeparator + (pairs ? head : '') + s : head + s;
+    const token = kept.length ? f._valueSeparator + (pairs ? head : '') + s : head + s;
     size += encode(token).length;
     if (size > maxBytes) break;
     kept.push(s);
     value += token;
   }
-  return { value, kept };
+  return { _value: value, _kept: kept };
 }
 
 /**
@@ -53,7 +53,7 @@ export function serializeSegments(
  * Never throws, whatever the value.
  */
 export function parseSegments(value: string | undefined, f: SegmentFormat): string[] {
-  const head = f.key + f.keySeparator;
+  const head = f.key + f._keySeparator;
   const strip = (t: string) => (t.startsWith(head) ? t.slice(head.length) : t);
-  return value?.startsWith(head) ? value.split(f.valueSeparator).map(strip).filter((s) => SEGMENT_ID.test(s)) : [];
+  return value?.startsWith(head) ? value.split(f._valueSeparator).map(strip).filter((s) => SEGMENT_ID.test(s)) : [];
 }

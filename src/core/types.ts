@@ -1,6 +1,6 @@
-import type { DeclaredIds, Signals } from './protocol/types';
+import type { DeclaredIds, Signals } from '../protocol/types';
 
-export type { DeclaredIds, Signals, SignalValue } from './protocol/types';
+export type { DeclaredIds, Signals, SignalValue } from '../protocol/types';
 
 /** Key-values for an ad call: `{ seg: ['123', '456'] }`, `{}` when there are none. */
 export type Targeting = Record<string, string[]>;
@@ -111,7 +111,7 @@ export interface Segtag {
   /** Called with the new targeting whenever the segments change. Returns unsubscribe. */
   onSegments(listener: (targeting: Targeting) => void): () => void;
   /** Called with the outcome of every pixel sync and cookie destination. Returns unsubscribe. */
-  onDestinations(listener: (outcome: DestinationOutcome) => void): () => void;
+  onDestinations?(listener: (outcome: DestinationOutcome) => void): () => void;
   /** Overrides every automatic consent signal: `'out'` deletes segtag's cookies and stops it. */
   setConsent(choice: 'in' | 'out'): void;
   destroy(): void;

@@ -1,5 +1,5 @@
 import type { DeclaredIds, Signals } from '../protocol/types';
-import { isObject } from '../protocol/destinations';
+import { isObject } from '../protocol/is-object';
 import { check } from './fail';
 
 /** Copies signals after checking every value's type, so later mutation by the page changes nothing. */

@@ -1,35 +1,45 @@
 import type { CallResponse, CookieDestination, PixelDestination } from './types';
 import { SEGMENT_ID } from './patterns';
+import { isObject } from './is-object';
 
 /** At most this many pixels and this many cookies are read from one answer. */
 export const MAX_DESTINATIONS = 50;
+/** The longest `ttl` honoured: a pixel's in minutes, a cookie's in days (400 days, browsers' cap). */
+export const MAX_PIXEL_TTL = 576000;
+export const MAX_COOKIE_TTL = 400;
 
-export const isObject = (x: unknown): x is Record<string, any> => !!x && typeof x == 'object' && !Array.isArray(x);
-
-/** A destination whose `K` fields are kept as the server sent them (any JSON type). */
-type Unchecked<T, K extends keyof T> = Omit<T, K> & { [P in K]?: unknown };
-export type ParsedPixel = Unchecked<PixelDestination, 'ttl' | 'hideReferrer'>;
-export type ParsedCookie = Unchecked<CookieDestination, 'ttl' | 'domain'>;
-
-/** A validated answer: destinations' optional fields are checked where they are used. */
-export type ParsedResponse = Omit<CallResponse, 'pixels' | 'cookies'> & { pixels?: ParsedPixel[]; cookies?: ParsedCookie[] };
+/** A validated answer: the known fields only, each of its documented type. */
+export type ParsedResponse = CallResponse;
+export type ParsedPixel = PixelDestination;
+export type ParsedCookie = CookieDestination;
 
 const isString = (x: unknown): x is string => typeof x == 'string';
 
-const list = <T>(x: unknown, ok: (item: Record<string, any>) => boolean): T[] =>
-  Array.isArray(x) ? x.slice(0, MAX_DESTINATIONS).filter((item) => isObject(item) && ok(item)) : [];
+/** A number in (0, max]; anything else (another type, NaN, out of range) counts as absent. */
+export const positiveUpTo = (x: unknown, max: number): number | undefined =>
+  typeof x == 'number' && x > 0 && x <= max ? x : undefined;
+
+const objects = (x: unknown) => (Array.isArray(x) ? x.slice(0, MAX_DESTINATIONS).filter(isObject) : []);
 
 /**
- * Validates the untrusted `pixels` and `cookies` of an answer: keeps at most 50 of each,
- * only objects with a string `url` and an `id` of the segment-id alphabet (pixels) or a
- * string `name` and `value` (cookies). Shape only: whether a URL may fire or a cookie may
- * be written is decided by the SDK, with a reason for every skip. To stay small the
- * entries are kept as parsed: the SDK reads only the known fields, by name, never
- * spreads them, and reads `ttl`, `hideReferrer` and `domain` so that any JSON type is safe.
+ * Validates the untrusted `pixels` and `cookies` of an answer and copies their known fields:
+ * at most 50 of each; pixels need an `id` of the segment-id alphabet and a string `url`,
+ * cookies a string `name` and `value`. Optional fields of the wrong type or out of range count
+ * as absent: `ttl` (a number, pixels' in minutes up to 576000, cookies' in days up to 400),
+ * `hideReferrer` (only `true` hides it), `domain` (a string). Shape only: whether a URL may
+ * fire or a cookie may be written is decided by the SDK, with a reason for every skip.
  */
 export function parseDestinations(body: Record<string, unknown>, out: ParsedResponse): void {
-  const pixels = list<ParsedPixel>(body.pixels, (p) => isString(p.id) && SEGMENT_ID.test(p.id) && isString(p.url));
-  const cookies = list<ParsedCookie>(body.cookies, (c) => isString(c.name) && isString(c.value));
+  const pixels: ParsedPixel[] = [];
+  for (const p of objects(body.pixels)) {
+    if (isString(p.id) && SEGMENT_ID.test(p.id) && isString(p.url))
+      pixels.push({ id: p.id, url: p.url, ttl: positiveUpTo(p.ttl, MAX_PIXEL_TTL), hideReferrer: p.hideReferrer === true });
+  }
+  const cookies: ParsedCookie[] = [];
+  for (const c of objects(body.cookies)) {
+    if (isString(c.name) && isString(c.value))
+      cookies.push({ name: c.name, value: c.value, ttl: positiveUpTo(c.ttl, MAX_COOKIE_TTL), domain: isString(c.domain) ? c.domain : undefined });
+  }
   if (pixels.length) out.pixels = pixels;
   if (cookies.length) out.cookies = cookies;
 }

@@ -1,5 +1,6 @@
 import { SEGMENT_ID, UID } from './patterns';
-import { isObject, type ParsedResponse } from './destinations';
+import { isObject } from './is-object';
+import { MAX_COOKIE_TTL, positiveUpTo, type ParsedResponse } from './parse-destinations';
 
 /** Hard cap on segments taken from one response, whatever the server sends. */
 export const MAX_SEGMENTS = 1000;
@@ -22,7 +23,8 @@ export function parseResponse(body: unknown): (ParsedResponse & { segments: stri
   const out: ParsedResponse & { segments: string[] } = { segments };
   const { uid, ttl, ack } = body;
   if (typeof uid == 'string' && UID.test(uid)) out.uid = uid;
-  if (typeof ttl == 'number' && ttl > 0 && ttl <= 400) out.ttl = ttl;
+  const days = positiveUpTo(ttl, MAX_COOKIE_TTL);
+  if (days) out.ttl = days;
   if (Array.isArray(ack)) out.ack = ack.filter((id) => typeof id == 'string');
   return out;
 }

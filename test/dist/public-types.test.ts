@@ -61,13 +61,25 @@ describe('public types', () => {
     expect(errors).toEqual([]);
   });
 
-  it('dist/segtag.d.ts and dist/cookie.d.ts compile without @types/google-publisher-tag', { timeout: 90_000 }, () => {
+  it('every entry\'s published .d.ts compiles without @types/google-publisher-tag', { timeout: 90_000 }, () => {
     const errors = diagnostics(
       [
         `import { applyGpt, applyPrebid, toAdServerParams, toOrtb2, createSegtag, type Targeting } from ${JSON.stringify(resolve('dist/segtag'))};
         import { parseSegmentCookie } from ${JSON.stringify(resolve('dist/cookie'))};
+        import { destinations } from ${JSON.stringify(resolve('dist/destinations'))};
+        import { autoPage } from ${JSON.stringify(resolve('dist/auto-page'))};
+        import { dcs } from ${JSON.stringify(resolve('dist/dcs'))};
+        import { toOrtb2 as ortb2 } from ${JSON.stringify(resolve('dist/prebid'))};
+        import { gamTargeting } from ${JSON.stringify(resolve('dist/gpt'))};
+        import { toAdServerParams as params } from ${JSON.stringify(resolve('dist/ad-server'))};
+        import { SEGMENT_ID, type CallRequest } from ${JSON.stringify(resolve('dist/protocol'))};
         const t: Targeting = parseSegmentCookie('segtag=seg=1', { format: 'single' });
-        const tag = createSegtag({ endpoint: '/rtc', site: 's' });
+        const tag = createSegtag({ endpoint: '/rtc', site: 's', protocol: 'dcs', autoPage: true }, { dcs, destinations, autoPage });
+        tag.onDestinations?.((o) => o.status);
+        // @ts-expect-error a feature is passed as imported, not by name
+        createSegtag({ endpoint: '/rtc', site: 's' }, { dcs: 'dcs' });
+        const r: CallRequest | undefined = undefined;
+        void [ortb2, gamTargeting, params, SEGMENT_ID.test('1'), r];
         applyGpt(t);
         void applyPrebid(tag, undefined, { name: 'example.com', ms: 300 });
         const q: string = toAdServerParams(t, { style: 'gam' });

@@ -1,10 +1,11 @@
 /** The command line of `segtag-server`: options, defaults and the help text. */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EXAMPLE_RULES } from '../paths';
 import { parseStoreSpec, type StoreSpec } from '../stores/open';
 
 export const USAGE = `usage: segtag-server [options]     (in the repository: npm start -- [options])
-       segtag-server s2s run|retry DEST [options]   (server-to-server jobs; s2s --help)
+       segtag-server s2s run|retry PARTNER [options]   (server-to-server jobs; s2s --help)
 
 Runs the segtag decisioning server: POST /v1/rtc (segtag SDK), GET|POST /event (Audience
 Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at /.
@@ -25,15 +26,15 @@ Manager DCS format), GET /metrics (Prometheus), GET /healthz, and a demo page at
                         several (default *: any page, as the SDK sends no credentials)
   --log-level LEVEL     JSON logs on stdout: fatal, error, warn, info (default), debug, silent
   --quiet               the same as --log-level warn (no line per request)
-  --no-s2s              do not deliver to server-to-server destinations from this process
+  --no-s2s              do not deliver to server-to-server partners from this process
                         (run exactly one delivering server per store)
   --help                show this help
 
-Server-to-server destinations in the rules file are delivered by the server while it runs
+The server delivers to the server-to-server partners in the rules file while it runs
 (docs/server-to-server.md).
 
-Stops cleanly on SIGTERM or SIGINT. Environment: SEGTAG_ROOT overrides the package root (where
-dist/, examples/ and node_modules/ are found).`;
+The demo page and the SDK files it loads (/segtag.min.js, ...) come from the installed segtag
+package. Stops cleanly on SIGTERM or SIGINT.`;
 
 export const DEFAULT_STORE = 'sqlite:.data/segtag.db';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -45,7 +46,7 @@ export interface CliOptions {
   store: StoreSpec;
   corsOrigin: string | string[];
   logLevel: string;
-  /** Deliver to server-to-server destinations (false: --no-s2s). */
+  /** Deliver to server-to-server partners (false: --no-s2s). */
   s2s: boolean;
   help: boolean;
 }
@@ -53,7 +54,7 @@ export interface CliOptions {
 export class UsageError extends Error {}
 
 /** `parseArgs` whose complaints (unknown option, missing value) are UsageErrors. */
-export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T) {
+export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs(config);
   } catch (e) {
@@ -61,7 +62,8 @@ export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T) {
   }
 }
 
-export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()): CliOptions {
+/** Paths on the command line are relative to `cwd`; without --rules, the package's example rules. */
+export function parseCliArgs(argv: string[], cwd = process.cwd()): CliOptions {
   const { values } = parseArgsOrUsage({
     args: argv,
     strict: true,
@@ -91,7 +93,7 @@ export function parseCliArgs(argv: string[], root: string, cwd = process.cwd()):
   return {
     port: Number(port),
     host: values.host ?? '127.0.0.1',
-    rules: values.rules ? resolve(cwd, values.rules) : resolve(root, 'examples/segments.json'),
+    rules: values.rules ? resolve(cwd, values.rules) : EXAMPLE_RULES,
     store,
     corsOrigin: origins.includes('*') ? '*' : origins,
     logLevel,

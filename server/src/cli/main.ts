@@ -4,17 +4,16 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import { createApp, type App } from '../app';
-import { repoRoot } from '../repo-root';
 import { describeStore } from '../stores/open';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args';
 import { s2sMain } from './s2s';
 
 /** Resolves with the running app, or undefined after --help or an error (process.exitCode is set). */
 export async function main(argv = process.argv.slice(2)): Promise<App | undefined> {
-  if (argv[0] == 's2s') return void (await s2sMain(argv.slice(1), repoRoot()));
+  if (argv[0] == 's2s') return void (await s2sMain(argv.slice(1)));
   let options: CliOptions;
   try {
-    options = parseCliArgs(argv, repoRoot());
+    options = parseCliArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`segtag-server: ${e.message}\n\n${USAGE}`);
@@ -32,7 +31,6 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
     app = createApp({
       rules: options.rules,
       store: specText(options),
-      rootDir: repoRoot(),
       corsOrigin: options.corsOrigin,
       logger: { level: options.logLevel },
       s2s: options.s2s,

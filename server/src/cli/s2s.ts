@@ -1,19 +1,20 @@
 /**
- * `segtag-server s2s run DEST` and `segtag-server s2s retry DEST`: one server-to-server job now,
- * against the same rules file and store the server uses (docs/server-to-server.md).
+ * `segtag-server s2s run PARTNER` and `segtag-server s2s retry PARTNER`: one server-to-server job
+ * now, against the same rules file and store the server uses (docs/server-to-server.md).
  */
 import { resolve } from 'node:path';
+import { EXAMPLE_RULES } from '../paths';
 import { loadRules, RulesError } from '../rules/parse';
 import { createS2s } from '../s2s/service';
 import { describeStore, openStore, parseStoreSpec } from '../stores/open';
 import { DEFAULT_STORE, parseArgsOrUsage, UsageError } from './args';
 
-export const S2S_USAGE = `usage: segtag-server s2s run DEST [options]
-       segtag-server s2s retry DEST [options]
+export const S2S_USAGE = `usage: segtag-server s2s run PARTNER [options]
+       segtag-server s2s retry PARTNER [options]
 
-  run DEST     a batch destination: write its file (and manifest) now; a real-time one:
-               deliver what its outbox holds now
-  retry DEST   resend a real-time destination's dead letters (same ids, same bodies)
+  run PARTNER     a batch partner: write its file (and manifest) now; a real-time one:
+                  deliver what the outbox holds for it now
+  retry PARTNER   resend a real-time partner's dead letters (same ids, same bodies)
 
   --rules PATH   the rules file the server uses (default examples/segments.json in the package)
   --store SPEC   the store the server uses (default ${DEFAULT_STORE})
@@ -21,14 +22,14 @@ export const S2S_USAGE = `usage: segtag-server s2s run DEST [options]
 
 export interface S2sArgs {
   command: 'run' | 'retry';
-  destination: string;
+  partner: string;
   rules: string;
   store: string;
   progress: boolean;
   help: boolean;
 }
 
-export function parseS2sArgs(argv: string[], root: string, cwd = process.cwd()): S2sArgs {
+export function parseS2sArgs(argv: string[], cwd = process.cwd()): S2sArgs {
   const { values, positionals } = parseArgsOrUsage({
     args: argv,
     strict: true,
@@ -41,16 +42,16 @@ export function parseS2sArgs(argv: string[], root: string, cwd = process.cwd()):
     },
   });
   const help = values.help ?? false;
-  const [command, destination, ...rest] = positionals;
+  const [command, partner, ...rest] = positionals;
   if (!help) {
     if (command != 'run' && command != 'retry') throw new UsageError(`s2s: expected run or retry, got ${JSON.stringify(command ?? '')}`);
-    if (!destination) throw new UsageError(`s2s ${command}: which destination? (its id in the rules file)`);
+    if (!partner) throw new UsageError(`s2s ${command}: which partner? (its id in the rules file)`);
     if (rest.length) throw new UsageError(`s2s ${command}: unexpected argument ${JSON.stringify(rest[0])}`);
   }
   return {
     command: command as 'run' | 'retry',
-    destination: destination ?? '',
-    rules: values.rules ? resolve(cwd, values.rules) : resolve(root, 'examples/segments.json'),
+    partner: partner ?? '',
+    rules: values.rules ? resolve(cwd, values.rules) : EXAMPLE_RULES,
     store: values.store ?? DEFAULT_STORE,
     progress: values.progress ?? false,
     help,
@@ -58,10 +59,10 @@ export function parseS2sArgs(argv: string[], root: string, cwd = process.cwd()):
 }
 
 /** Runs the command; sets process.exitCode (0 done, 1 failed, 2 usage). */
-export async function s2sMain(argv: string[], root: string): Promise<void> {
+export async function s2sMain(argv: string[]): Promise<void> {
   let args: S2sArgs;
   try {
-    args = parseS2sArgs(argv, root);
+    args = parseS2sArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`segtag-server: ${e.message}\n\n${S2S_USAGE}`);
@@ -76,27 +77,27 @@ export async function s2sMain(argv: string[], root: string): Promise<void> {
     const spec = parseStoreSpec(args.store);
     store = await openStore(spec);
     if (!store.outbox) throw new Error(`the store ${describeStore(spec)} keeps no server-to-server state`);
-    const s2s = createS2s({ outbox: store.outbox, destinations: () => rules.destinations });
+    const s2s = createS2s({ outbox: store.outbox, partners: () => rules.partners });
     const tty = process.stderr.isTTY;
     const show = tty || args.progress;
     const started = Date.now();
     if (args.command == 'retry') {
-      const { delivered, failed } = await s2s.retry(args.destination);
-      console.log(`${args.destination}: ${delivered} dead letters delivered, ${failed} still failing`);
+      const { delivered, failed } = await s2s.retry(args.partner);
+      console.log(`${args.partner}: ${delivered} dead letters delivered, ${failed} still failing`);
       if (failed) process.exitCode = 1;
       return;
     }
-    const result = await s2s.run(args.destination, (rows, done) => {
+    const result = await s2s.run(args.partner, (rows, done) => {
       if (!show) return;
-      const line = `${args.destination}: ${rows.toLocaleString('en-US')} rows${done ? '' : '...'} (${((Date.now() - started) / 1000).toFixed(1)} s)`;
+      const line = `${args.partner}: ${rows.toLocaleString('en-US')} rows${done ? '' : '...'} (${((Date.now() - started) / 1000).toFixed(1)} s)`;
       // On a terminal the line is rewritten in place; in a log, one line per report.
       process.stderr.write(tty ? `\r${line}${done ? '\n' : ''}` : `${line}\n`);
     });
     if (result.manifest) {
       const m = result.manifest;
-      console.log(`${args.destination}: wrote ${m.file} (${m.rows} rows, sha256 ${m.sha256}) and ${m.file}.manifest.json`);
+      console.log(`${args.partner}: wrote ${m.file} (${m.rows} rows, sha256 ${m.sha256}) and ${m.file}.manifest.json`);
     } else {
-      console.log(`${args.destination}: ${result.delivered} messages delivered, ${result.dead} dead-lettered`);
+      console.log(`${args.partner}: ${result.delivered} messages delivered, ${result.dead} dead-lettered`);
       if (result.dead) process.exitCode = 1;
     }
   } catch (e) {

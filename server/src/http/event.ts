@@ -10,8 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { UID } from '../../protocol/patterns';
-import type { Signals, SignalValue, WireEvent } from '../../protocol/types';
+import { UID, type Signals, type SignalValue, type WireEvent } from 'segtag/protocol';
 import type { Decide } from '../decide';
 import { httpError } from './errors';
 import { LIMITS } from './rtc-schema';
@@ -89,15 +88,22 @@ export function parseDcs(pairs: [string, string][], referer: string | undefined,
   let declaredIds = 0;
   let signalCount = 0;
   for (const [k, v] of pairs) {
-    if (!k || k.length > LIMITS.keyChars) throw httpError(400, `key ${quote(k)} must have 1-${LIMITS.keyChars} characters`);
-    if (v.length > LIMITS.urlChars) throw httpError(400, `${k}: too long (max ${LIMITS.urlChars} characters)`);
+    // Answers name the key (the caller sent it); the log gets the reason only (httpError's third argument).
+    if (!k || k.length > LIMITS.keyChars) {
+      throw httpError(400, `key ${quote(k)} must have 1-${LIMITS.keyChars} characters`, `a key must have 1-${LIMITS.keyChars} characters`);
+    }
+    if (v.length > LIMITS.urlChars) throw httpError(400, `${k}: too long (max ${LIMITS.urlChars} characters)`, `a value is too long (max ${LIMITS.urlChars} characters)`);
     if (k.startsWith('c_') || k.startsWith('p_')) {
       const values = v.split(',');
-      if (values.some((x) => x.length > LIMITS.valueChars)) throw httpError(400, `${k}: a value is too long (max ${LIMITS.valueChars} characters)`);
+      if (values.some((x) => x.length > LIMITS.valueChars)) {
+        throw httpError(400, `${k}: a value is too long (max ${LIMITS.valueChars} characters)`, `a signal value is too long (max ${LIMITS.valueChars} characters)`);
+      }
       const before = Object.hasOwn(signals, k) ? signals[k] : undefined;
       if (before === undefined && ++signalCount > LIMITS.signalsPerEvent) throw httpError(400, `too many signals (max ${LIMITS.signalsPerEvent})`);
       const merged = before === undefined ? values : [...(Array.isArray(before) ? before : [String(before)]), ...values];
-      if (merged.length > LIMITS.valuesPerSignal) throw httpError(400, `${k}: too many values (max ${LIMITS.valuesPerSignal})`);
+      if (merged.length > LIMITS.valuesPerSignal) {
+        throw httpError(400, `${k}: too many values (max ${LIMITS.valuesPerSignal})`, `a signal has too many values (max ${LIMITS.valuesPerSignal})`);
+      }
       signals[k] = merged.length == 1 ? scalar(merged[0]) : merged;
     } else if (k == 'd_uuid') {
       uid = UID.test(v) ? v : undefined;

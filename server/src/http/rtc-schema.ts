@@ -3,7 +3,7 @@
  * runs: types, sizes and counts, and no unknown fields. The response schema lets fastify
  * serialize answers fast and only with these fields.
  */
-import { EVENT_ID, SITE } from '../../protocol/patterns';
+import { EVENT_ID, SITE } from 'segtag/protocol';
 
 export const LIMITS = {
   events: 100,

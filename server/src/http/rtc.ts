@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { UID } from '../../protocol/patterns';
-import type { Signals, SignalValue, WireEvent } from '../../protocol/types';
+import { UID, type Signals, type SignalValue, type WireEvent } from 'segtag/protocol';
 import type { Decide } from '../decide';
 import { httpError } from './errors';
 import { rtcRequestSchema, rtcResponseSchema } from './rtc-schema';

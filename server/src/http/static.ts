@@ -1,48 +1,95 @@
 /**
- * The few files the server hands out: the built SDK, js-cookie for an import-map demo, and the
- * demo page. Exact routes only (no directory is served), so no request can name another file.
+ * The few files the server hands out: the built SDK (the script tag, the stub, and the npm build's
+ * ES modules with the chunks they import), js-cookie for the demo's import map, and the demo page.
+ * No directory is listed: fixed routes name their file, and an ES module is looked up by its
+ * exact path inside the SDK's dist/ folder (an entry such as `destinations.mjs`, or a module the
+ * entries import, `lib/core/client.mjs`), whose segments cannot leave it: no request can name
+ * another file.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import { join, resolve, sep } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const JS = 'text/javascript; charset=utf-8';
 const MAP = 'application/json; charset=utf-8';
 const HTML = 'text/html; charset=utf-8';
+const NOT_BUILT = 'not found: run `npm run build` to create the SDK files in dist/';
+/**
+ * The npm build's modules and source maps: `name.mjs`, `lib/dir/name.mjs`, `.map` of either. No
+ * segment starts with a dot, so none is `.` or `..`.
+ */
+const MODULE_PATH = /^(?:lib\/(?:[\w-][\w.-]*\/)*)?[\w-][\w.-]*\.mjs(?:\.map)?$/;
 
 export interface StaticOptions {
-  rootDir: string;
-  distDir: string;
-  demo: boolean;
+  /** The SDK's build output; undefined when the segtag package was not found. */
+  distDir: string | undefined;
+  /** js-cookie's ES module; undefined when it was not found. */
+  jsCookie: string | undefined;
+  /** The page served at `/`; undefined for none. */
+  demoPage: string | undefined;
 }
 
-export function staticFiles({ rootDir, distDir, demo }: StaticOptions): Map<string, { file: string; type: string }> {
-  const files = new Map([
-    ['/segtag.min.js', { file: join(distDir, 'segtag.min.js'), type: JS }],
-    ['/segtag.min.js.map', { file: join(distDir, 'segtag.min.js.map'), type: MAP }],
-    ['/segtag.mjs', { file: join(distDir, 'segtag.mjs'), type: JS }],
-    ['/segtag.mjs.map', { file: join(distDir, 'segtag.mjs.map'), type: MAP }],
-    ['/stub.js', { file: join(distDir, 'stub.js'), type: JS }],
-    ['/node_modules/js-cookie/dist/js.cookie.mjs', { file: join(rootDir, 'node_modules/js-cookie/dist/js.cookie.mjs'), type: JS }],
+interface Served {
+  file: string | undefined;
+  type: string;
+}
+
+/** The fixed routes and the file each serves. */
+export function staticFiles({ distDir, jsCookie, demoPage }: StaticOptions): Map<string, Served> {
+  const dist = (name: string) => distDir && join(distDir, name);
+  const files = new Map<string, Served>([
+    ['/segtag.min.js', { file: dist('segtag.min.js'), type: JS }],
+    ['/segtag.min.js.map', { file: dist('segtag.min.js.map'), type: MAP }],
+    ['/segtag.mjs', { file: dist('segtag.mjs'), type: JS }],
+    ['/segtag.mjs.map', { file: dist('segtag.mjs.map'), type: MAP }],
+    ['/stub.js', { file: dist('stub.js'), type: JS }],
+    ['/node_modules/js-cookie/dist/js.cookie.mjs', { file: jsCookie, type: JS }],
   ]);
-  if (demo) files.set('/', { file: join(rootDir, 'examples/demo.html'), type: HTML });
+  if (demoPage) files.set('/', { file: demoPage, type: HTML });
   return files;
 }
 
-/** GET (and HEAD) routes; files are read on every request (no-cache): a rebuild shows on the next reload. */
+/** `path` inside `dir`, or undefined when the path is not a module's or would leave `dir`. */
+export function moduleFile(dir: string | undefined, path: string): string | undefined {
+  if (!dir || !MODULE_PATH.test(path)) return;
+  const file = resolve(dir, path);
+  return file.startsWith(resolve(dir) + sep) ? file : undefined;
+}
+
+/** The file's bytes, read on every request (no-cache: a rebuild shows on the next reload); undefined when there is none. */
+async function readIfExists(file: string | undefined): Promise<Buffer | undefined> {
+  if (!file) return;
+  try {
+    return await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code != 'ENOENT' && code != 'ENOTDIR' && code != 'EISDIR') throw e;
+  }
+}
+
+const send = (reply: FastifyReply, type: string, body: Buffer) =>
+  reply.type(type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(body);
+
+type ModuleRequest = FastifyRequest<{ Params: { name?: string; '*'?: string } }>;
+
+/** GET (and HEAD) routes. */
 export function staticRoutes(options: StaticOptions) {
   return async function (app: FastifyInstance) {
     for (const [path, { file, type }] of staticFiles(options)) {
       app.get(path, async (_request, reply) => {
-        let body: Buffer;
-        try {
-          body = await readFile(file);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code != 'ENOENT') throw e;
-          return reply.code(404).send({ error: 'not found: run `npm run build` to create the SDK files in dist/' });
-        }
-        return reply.type(type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(body);
+        const body = await readIfExists(file);
+        return body ? send(reply, type, body) : reply.code(404).send({ error: NOT_BUILT });
       });
     }
+    // The npm build's other modules (the other entries, the modules they import under lib/) and
+    // their maps.
+    const module = async (request: ModuleRequest, reply: FastifyReply) => {
+      const { name, '*': rest } = request.params;
+      const path = name ?? 'lib/' + rest;
+      const body = await readIfExists(moduleFile(options.distDir, path));
+      return body ? send(reply, path.endsWith('.map') ? MAP : JS, body) : reply.code(404).send({ error: 'not found' });
+    };
+    app.get('/:name', module);
+    app.get('/lib/*', module);
   };
 }

@@ -4,7 +4,7 @@
  * counting, de-duplication, expiry and qualification changes are decided in one place and
  * persisted together. Private (`p_`) signals are matched here and go no further.
  */
-import type { WireEvent } from '../../protocol/types';
+import type { WireEvent } from 'segtag/protocol';
 import type { Engine } from '../rules/compile';
 import { DAY_MS, dayOf, emptyProfile, type Buckets, type Profile, type TraitBuckets } from './profile';
 

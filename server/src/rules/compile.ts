@@ -8,7 +8,7 @@
  * - segments by the traits they name: a segment none of whose traits the visitor has is not
  *   evaluated; its answer with all counts at zero is computed once, here.
  */
-import type { WireEvent } from '../../protocol/types';
+import type { WireEvent } from 'segtag/protocol';
 import { countWithin, type TraitBuckets } from '../profiles/profile';
 import { matchesWhere, pathOf } from './match';
 import type { Rule, Rules, Scalar, Trait } from './types';

@@ -2,7 +2,7 @@
  * Does one event meet a trait's `where`? Pure; the trait index (compile.ts) calls it only for
  * traits that could match, and it re-checks every condition.
  */
-import type { SignalValue, WireEvent } from '../../protocol/types';
+import type { SignalValue, WireEvent } from 'segtag/protocol';
 import type { Op, Scalar, Where } from './types';
 
 /**

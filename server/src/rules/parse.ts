@@ -4,8 +4,8 @@
  * the file is evaluated as code.
  */
 import { readFileSync } from 'node:fs';
-import { SEGMENT_ID } from '../../protocol/patterns';
-import { parseDestinations } from './destinations';
+import { isObject, SEGMENT_ID } from 'segtag/protocol';
+import { parsePartners } from './partners';
 import {
   DEFAULT_TTL_DAYS,
   MAX_DAYS,
@@ -37,7 +37,6 @@ export class RulesError extends Error {
 }
 
 type Obj = Record<string, unknown>;
-const isObject = (x: unknown): x is Obj => !!x && typeof x == 'object' && !Array.isArray(x);
 const isScalar = (x: unknown): x is Scalar =>
   (typeof x == 'string' && x.length <= MAX_STRING) || typeof x == 'boolean' || Number.isFinite(x);
 const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
@@ -51,7 +50,9 @@ function unknownKeys(o: Obj, allowed: readonly string[], at: string, problems: s
 export function parseRules(input: unknown, source?: string): Rules {
   const problems: string[] = [];
   if (!isObject(input)) throw new RulesError(['the file must be a JSON object'], source);
-  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'dcs', 'destinations', 'description'], 'file', problems);
+  // `destinations` is the old name of `partners`: it gets a problem that says so, not "unknown key".
+  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'dcs', 'partners', 'destinations', 'description'], 'file', problems);
+  if (input.destinations !== undefined) problems.push('destinations: renamed to "partners" (the server-to-server partners); rename the key');
 
   let ttlDays = DEFAULT_TTL_DAYS;
   if (input.ttlDays !== undefined) {
@@ -70,10 +71,10 @@ export function parseRules(input: unknown, source?: string): Rules {
     problems,
   );
   const dcs = parseDcs(input.dcs, problems);
-  const destinations = parseDestinations(input.destinations, new Set(segments.map((s) => s.id)), problems, source);
+  const partners = parsePartners(input.partners, new Set(segments.map((s) => s.id)), problems, source);
 
   if (problems.length) throw new RulesError(problems, source);
-  return { ttlDays, traits, segments, dcs, destinations };
+  return { ttlDays, traits, segments, dcs, partners };
 }
 
 function parseDcs(d: unknown, problems: string[]): DcsConfig {

@@ -1,53 +1,48 @@
 /**
- * Validates the `destinations` block of a rules file (docs/server-to-server.md). Every problem
- * names the destination; the result copies known fields only, with the defaults filled in.
+ * Validates the `partners` block of a rules file: the server-to-server partners segments are
+ * delivered to (docs/server-to-server.md). Every problem names the partner; the result copies
+ * known fields only, with the defaults filled in.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { SEGMENT_ID } from '../../protocol/patterns';
-import type { BatchDestination, Destination, DestinationSegments, RealtimeDestination } from './types';
+import { isObject, SEGMENT_ID } from 'segtag/protocol';
+import type { BatchPartner, Partner, PartnerSegments, RealtimePartner } from './types';
 
 /** The account limit Audience Manager documents; also keeps one server's timers bounded. */
-export const MAX_DESTINATIONS = 100;
+export const MAX_PARTNERS = 100;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 // Headers the HTTP client owns: a rules file must not be able to break framing.
 const RESERVED_HEADERS = ['content-length', 'content-type', 'host', 'transfer-encoding', 'connection'];
 
 type Obj = Record<string, unknown>;
-const isObject = (x: unknown): x is Obj => !!x && typeof x == 'object' && !Array.isArray(x);
 const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
 
 /**
  * `source` is the rules file's path: a batch `dir` given relative resolves from its directory.
- * `segmentIds` are the file's segments: a destination naming another one is a mistake.
+ * `segmentIds` are the file's segments: a partner naming another one is a mistake.
  */
-export function parseDestinations(
-  list: unknown,
-  segmentIds: Set<string>,
-  problems: string[],
-  source?: string,
-): Destination[] {
+export function parsePartners(list: unknown, segmentIds: Set<string>, problems: string[], source?: string): Partner[] {
   if (list === undefined) return [];
-  if (!Array.isArray(list)) return problems.push('destinations: must be an array'), [];
-  if (list.length > MAX_DESTINATIONS) problems.push(`destinations: at most ${MAX_DESTINATIONS}, got ${list.length}`);
-  const out: Destination[] = [];
+  if (!Array.isArray(list)) return problems.push('partners: must be an array'), [];
+  if (list.length > MAX_PARTNERS) problems.push(`partners: at most ${MAX_PARTNERS}, got ${list.length}`);
+  const out: Partner[] = [];
   const seen = new Set<string>();
-  for (const [i, d] of list.entries()) {
-    if (!isObject(d)) {
-      problems.push(`destinations[${i}]: must be an object`);
+  for (const [i, p] of list.entries()) {
+    if (!isObject(p)) {
+      problems.push(`partners[${i}]: must be an object`);
       continue;
     }
-    const idOk = typeof d.id == 'string' && SEGMENT_ID.test(d.id);
-    const at = idOk ? `destination "${d.id}"` : `destinations[${i}]`;
-    if (!idOk) problems.push(`${at}: id ${show(d.id)} must be a string matching ${SEGMENT_ID}`);
-    else if (seen.has(d.id as string)) problems.push(`${at}: duplicate id`);
-    else seen.add(d.id as string);
+    const idOk = typeof p.id == 'string' && SEGMENT_ID.test(p.id);
+    const at = idOk ? `partner "${p.id}"` : `partners[${i}]`;
+    if (!idOk) problems.push(`${at}: id ${show(p.id)} must be a string matching ${SEGMENT_ID}`);
+    else if (seen.has(p.id as string)) problems.push(`${at}: duplicate id`);
+    else seen.add(p.id as string);
     const before = problems.length;
     const parsed =
-      d.type == 'realtime'
-        ? parseRealtime(d, at, segmentIds, problems)
-        : d.type == 'batch'
-          ? parseBatch(d, at, segmentIds, problems, source)
-          : void problems.push(`${at}: type must be "realtime" or "batch", got ${show(d.type)}`);
+      p.type == 'realtime'
+        ? parseRealtime(p, at, segmentIds, problems)
+        : p.type == 'batch'
+          ? parseBatch(p, at, segmentIds, problems, source)
+          : void problems.push(`${at}: type must be "realtime" or "batch", got ${show(p.type)}`);
     if (parsed && idOk && problems.length == before) out.push(parsed);
   }
   return out;
@@ -64,7 +59,8 @@ function num(o: Obj, key: string, at: string, problems: string[], def: number | 
   return def ?? min;
 }
 
-function parseSegments(s: unknown, at: string, segmentIds: Set<string>, problems: string[]): DestinationSegments {
+/** A partner's `segments`: `"all"`, or ids of segments the file defines. */
+function parsePartnerSegments(s: unknown, at: string, segmentIds: Set<string>, problems: string[]): PartnerSegments {
   if (s === 'all') return 'all';
   if (!Array.isArray(s) || !s.length) {
     problems.push(`${at}: segments must be "all" or a non-empty array of segment ids`);
@@ -74,64 +70,64 @@ function parseSegments(s: unknown, at: string, segmentIds: Set<string>, problems
   return [...new Set(s as string[])];
 }
 
-function parseRealtime(d: Obj, at: string, segmentIds: Set<string>, problems: string[]): RealtimeDestination {
-  unknownKeys(d, ['id', 'type', 'name', 'description', 'url', 'intervalSeconds', 'segments', 'maxUsersPerMessage', 'timeoutMs', 'retries', 'retryBaseMs', 'headers'], at, problems);
+function parseRealtime(p: Obj, at: string, segmentIds: Set<string>, problems: string[]): RealtimePartner {
+  unknownKeys(p, ['id', 'type', 'name', 'description', 'url', 'intervalSeconds', 'segments', 'maxUsersPerMessage', 'timeoutMs', 'retries', 'retryBaseMs', 'headers'], at, problems);
   let url = '';
   try {
-    const u = new URL(String(d.url));
+    const u = new URL(String(p.url));
     if (u.protocol != 'https:' && u.protocol != 'http:') throw new Error();
     url = u.toString();
   } catch {
-    problems.push(`${at}: url must be an http(s) URL, got ${show(d.url)}`);
+    problems.push(`${at}: url must be an http(s) URL, got ${show(p.url)}`);
   }
   const headers: Record<string, string> = Object.create(null);
-  if (d.headers !== undefined) {
-    if (!isObject(d.headers)) problems.push(`${at}: headers must be an object of strings`);
+  if (p.headers !== undefined) {
+    if (!isObject(p.headers)) problems.push(`${at}: headers must be an object of strings`);
     else
-      for (const [k, v] of Object.entries(d.headers)) {
+      for (const [k, v] of Object.entries(p.headers)) {
         if (!HEADER_NAME.test(k) || RESERVED_HEADERS.includes(k.toLowerCase())) problems.push(`${at}: header name ${show(k)} is not allowed`);
         else if (typeof v != 'string' || v.length > 4096 || /[\r\n\0]/.test(v)) problems.push(`${at}: header ${show(k)} must be a one-line string`);
         else headers[k] = v;
       }
   }
   return {
-    id: d.id as string,
+    id: p.id as string,
     type: 'realtime',
     url,
     // At least a second: the partner sets the pace, but a tighter loop only burns CPU.
-    intervalSeconds: num(d, 'intervalSeconds', at, problems, undefined, 1, 86_400),
-    segments: parseSegments(d.segments, at, segmentIds, problems),
-    maxUsersPerMessage: num(d, 'maxUsersPerMessage', at, problems, 10, 1, 1000, true),
-    timeoutMs: num(d, 'timeoutMs', at, problems, 3000, 1, 60_000, true),
-    retries: num(d, 'retries', at, problems, 3, 0, 20, true),
-    retryBaseMs: num(d, 'retryBaseMs', at, problems, 1000, 1, 60_000, true),
+    intervalSeconds: num(p, 'intervalSeconds', at, problems, undefined, 1, 86_400),
+    segments: parsePartnerSegments(p.segments, at, segmentIds, problems),
+    maxUsersPerMessage: num(p, 'maxUsersPerMessage', at, problems, 10, 1, 1000, true),
+    timeoutMs: num(p, 'timeoutMs', at, problems, 3000, 1, 60_000, true),
+    retries: num(p, 'retries', at, problems, 3, 0, 20, true),
+    retryBaseMs: num(p, 'retryBaseMs', at, problems, 1000, 1, 60_000, true),
     headers: { ...headers },
   };
 }
 
-function parseBatch(d: Obj, at: string, segmentIds: Set<string>, problems: string[], source?: string): BatchDestination {
-  unknownKeys(d, ['id', 'type', 'name', 'description', 'intervalHours', 'dir', 'format', 'gzip', 'mode', 'segments'], at, problems);
+function parseBatch(p: Obj, at: string, segmentIds: Set<string>, problems: string[], source?: string): BatchPartner {
+  unknownKeys(p, ['id', 'type', 'name', 'description', 'intervalHours', 'dir', 'format', 'gzip', 'mode', 'segments'], at, problems);
   let dir = '';
-  if (typeof d.dir == 'string' && d.dir && !d.dir.includes('\0')) {
-    dir = isAbsolute(d.dir) ? d.dir : resolve(source ? dirname(source) : process.cwd(), d.dir);
+  if (typeof p.dir == 'string' && p.dir && !p.dir.includes('\0')) {
+    dir = isAbsolute(p.dir) ? p.dir : resolve(source ? dirname(source) : process.cwd(), p.dir);
   } else problems.push(`${at}: dir must be a directory path`);
-  const format = d.format ?? 'csv';
-  if (format != 'csv' && format != 'ndjson') problems.push(`${at}: format must be "csv" or "ndjson", got ${show(d.format)}`);
-  const mode = d.mode ?? 'full';
-  if (mode != 'full' && mode != 'incremental') problems.push(`${at}: mode must be "full" or "incremental", got ${show(d.mode)}`);
-  if (d.gzip !== undefined && typeof d.gzip != 'boolean') problems.push(`${at}: gzip must be true or false`);
+  const format = p.format ?? 'csv';
+  if (format != 'csv' && format != 'ndjson') problems.push(`${at}: format must be "csv" or "ndjson", got ${show(p.format)}`);
+  const mode = p.mode ?? 'full';
+  if (mode != 'full' && mode != 'incremental') problems.push(`${at}: mode must be "full" or "incremental", got ${show(p.mode)}`);
+  if (p.gzip !== undefined && typeof p.gzip != 'boolean') problems.push(`${at}: gzip must be true or false`);
   return {
-    id: d.id as string,
+    id: p.id as string,
     type: 'batch',
     // Fractional hours are allowed (tests, trials); partners usually take 24.
-    intervalHours: num(d, 'intervalHours', at, problems, 24, 1 / 3600, 24 * 366),
+    intervalHours: num(p, 'intervalHours', at, problems, 24, 1 / 3600, 24 * 366),
     dir,
     format: format as 'csv' | 'ndjson',
-    gzip: d.gzip === true,
+    gzip: p.gzip === true,
     mode: mode as 'full' | 'incremental',
-    segments: parseSegments(d.segments, at, segmentIds, problems),
+    segments: parsePartnerSegments(p.segments, at, segmentIds, problems),
   };
 }
 
-/** Whether a destination receives `segment`. */
-export const wants = (segments: DestinationSegments, segment: string) => segments == 'all' || segments.includes(segment);
+/** Whether a partner receives `segment`. */
+export const wants = (segments: PartnerSegments, segment: string) => segments == 'all' || segments.includes(segment);

@@ -2,7 +2,7 @@
  * The rules file, as validated data (see docs/rules.md): traits say which events count, segments
  * combine trait counts with AND/OR/NOT, frequency (`atLeast`) and recency (`withinDays`).
  */
-import type { EventType } from '../../protocol/types';
+import type { EventType } from 'segtag/protocol';
 
 export const OPS = ['equals', 'in', 'contains', 'prefix', 'gt', 'gte', 'lt', 'lte', 'exists'] as const;
 export type Op = (typeof OPS)[number];
@@ -61,27 +61,27 @@ export interface Rules {
   traits: Trait[];
   segments: Segment[];
   dcs: DcsConfig;
-  /** Server-to-server destinations (docs/server-to-server.md); none by default. */
-  destinations: Destination[];
+  /** Server-to-server partners (docs/server-to-server.md); none by default. */
+  partners: Partner[];
 }
 
 export const DEFAULT_TTL_DAYS = 30;
 /** The SDK ignores a ttl above 400 days (Chrome's cap on cookie lifetime); windows share the cap. */
 export const MAX_DAYS = 400;
 
-/** Which segments a server-to-server destination receives: listed ids, or every segment. */
-export type DestinationSegments = string[] | 'all';
+/** Which segments a server-to-server partner receives: listed ids, or every segment. */
+export type PartnerSegments = string[] | 'all';
 
 /**
  * Real-time server-to-server: segment changes pushed to a partner's URL every `intervalSeconds`
  * (the partner's refresh rate), at most `maxUsersPerMessage` users per message (docs/server-to-server.md).
  */
-export interface RealtimeDestination {
+export interface RealtimePartner {
   id: string;
   type: 'realtime';
   url: string;
   intervalSeconds: number;
-  segments: DestinationSegments;
+  segments: PartnerSegments;
   maxUsersPerMessage: number;
   timeoutMs: number;
   /** Retries after the first attempt before a message becomes a dead letter. */
@@ -91,8 +91,8 @@ export interface RealtimeDestination {
   headers: Record<string, string>;
 }
 
-/** Batch server-to-server: a file per destination every `intervalHours` in `dir`, with a manifest. */
-export interface BatchDestination {
+/** Batch server-to-server: a file per partner every `intervalHours` in `dir`, with a manifest. */
+export interface BatchPartner {
   id: string;
   type: 'batch';
   intervalHours: number;
@@ -101,7 +101,7 @@ export interface BatchDestination {
   gzip: boolean;
   /** `full`: every visitor's current segments; `incremental`: the changes since the last file. */
   mode: 'full' | 'incremental';
-  segments: DestinationSegments;
+  segments: PartnerSegments;
 }
 
-export type Destination = RealtimeDestination | BatchDestination;
+export type Partner = RealtimePartner | BatchPartner;

@@ -1,5 +1,5 @@
 /**
- * Batch server-to-server delivery: one file per destination and period, written under a hidden
+ * Batch server-to-server delivery: one file per partner and period, written under a hidden
  * temporary name and renamed into place when complete, then its manifest (written the same way).
  * A partner reads a manifest and then the file it names: a file without its manifest is not
  * finished being published, and a temporary file is never under a final name.
@@ -12,8 +12,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmS
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
-import { wants } from '../rules/destinations';
-import type { BatchDestination } from '../rules/types';
+import { wants } from '../rules/partners';
+import type { BatchPartner } from '../rules/types';
 import type { Outbox } from '../stores/types';
 import { createFolder } from './fold';
 
@@ -28,7 +28,7 @@ export interface BatchState {
 
 export interface Manifest {
   version: 1;
-  destination: string;
+  partner: string;
   file: string;
   format: 'csv' | 'ndjson';
   gzip: boolean;
@@ -55,14 +55,14 @@ const PAGE = 1000;
 export const PROGRESS_EVERY = 10_000;
 const TMP = /^\.segtag-.*\.tmp$/;
 export const batchKey = (id: string) => `batch:${id}`;
-export const intervalMs = (d: BatchDestination) => Math.round(d.intervalHours * 3_600_000);
+export const intervalMs = (p: BatchPartner) => Math.round(p.intervalHours * 3_600_000);
 
-export async function loadBatchState(outbox: Outbox, dest: BatchDestination, now: number): Promise<BatchState> {
-  const text = await outbox.getState(batchKey(dest.id));
+export async function loadBatchState(outbox: Outbox, partner: BatchPartner, now: number): Promise<BatchState> {
+  const text = await outbox.getState(batchKey(partner.id));
   if (text) return JSON.parse(text) as BatchState;
-  // First sight of the destination: its first file is due one interval from now.
-  const state = { next: now + intervalMs(dest), from: now, cursor: 0 };
-  await outbox.setState(batchKey(dest.id), JSON.stringify(state));
+  // First sight of the partner: its first file is due one interval from now.
+  const state = { next: now + intervalMs(partner), from: now, cursor: 0 };
+  await outbox.setState(batchKey(partner.id), JSON.stringify(state));
   return state;
 }
 
@@ -103,23 +103,23 @@ function syncDir(dir: string) {
   }
 }
 
-const csvHeader = (mode: BatchDestination['mode']) => (mode == 'full' ? 'uid,segments\n' : 'uid,added,removed,ts\n');
+const csvHeader = (mode: BatchPartner['mode']) => (mode == 'full' ? 'uid,segments\n' : 'uid,added,removed,ts\n');
 
-/** Runs one export now and advances the destination's schedule; resolves with the manifest. */
-export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise<Manifest> {
+/** Runs one export now and advances the partner's schedule; resolves with the manifest. */
+export async function runBatch(partner: BatchPartner, deps: BatchDeps): Promise<Manifest> {
   const { outbox } = deps;
   const start = deps.now();
-  const state = await loadBatchState(outbox, dest, start);
-  mkdirSync(dest.dir, { recursive: true });
-  removeTemporaryFiles(dest.dir);
+  const state = await loadBatchState(outbox, partner, start);
+  mkdirSync(partner.dir, { recursive: true });
+  removeTemporaryFiles(partner.dir);
 
-  const ext = `${dest.format == 'csv' ? 'csv' : 'ndjson'}${dest.gzip ? '.gz' : ''}`;
-  const name = `${dest.id}-${stamp(state.from)}.${ext}`;
-  const tmp = join(dest.dir, `.segtag-${name}.tmp`);
+  const ext = `${partner.format == 'csv' ? 'csv' : 'ndjson'}${partner.gzip ? '.gz' : ''}`;
+  const name = `${partner.id}-${stamp(state.from)}.${ext}`;
+  const tmp = join(partner.dir, `.segtag-${name}.tmp`);
   const hash = createHash('sha256');
   let bytes = 0;
   const file = await open(tmp, 'w');
-  const gzip = dest.gzip ? createGzip() : undefined;
+  const gzip = partner.gzip ? createGzip() : undefined;
   // Writes are chained so the file gets the bytes in the order they were hashed.
   let written: Promise<unknown> = Promise.resolve();
   const sink = (chunk: Buffer) => {
@@ -139,7 +139,7 @@ export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise
   let rows = 0;
   let toSeq = state.cursor;
   const line = (fields: { uid: string; segments?: string[]; added?: string[]; removed?: string[]; ts?: number }) =>
-    dest.format == 'ndjson'
+    partner.format == 'ndjson'
       ? `${JSON.stringify(fields)}\n`
       : // Segment ids and uids are allowlisted ([A-Za-z0-9_.:-]): no CSV quoting is ever needed.
         fields.segments
@@ -150,9 +150,9 @@ export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise
   };
 
   try {
-    if (dest.format == 'csv') await emit(csvHeader(dest.mode));
+    if (partner.format == 'csv') await emit(csvHeader(partner.mode));
     let chunk = '';
-    if (dest.mode == 'full') {
+    if (partner.mode == 'full') {
       let cursor: string | undefined = '';
       let exported: Set<string> | undefined; // only for stores whose pages can repeat a visitor
       while (cursor !== undefined) {
@@ -165,7 +165,7 @@ export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise
             if (exported.has(p.uid)) continue;
             exported.add(p.uid);
           }
-          const segments = p.segments.filter((s) => wants(dest.segments, s));
+          const segments = p.segments.filter((s) => wants(partner.segments, s));
           if (!segments.length) continue;
           chunk += line({ uid: p.uid, segments });
           rows++;
@@ -178,7 +178,7 @@ export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise
       }
     } else {
       const last = await outbox.lastSeq(); // changes written during the export go to the next file
-      const folder = createFolder(dest.segments);
+      const folder = createFolder(partner.segments);
       for (let after = state.cursor; after < last; ) {
         if (deps.signal?.aborted) throw new Error('stopped');
         const page = (await outbox.after(after, PAGE)).filter((r) => r.seq <= last);
@@ -216,30 +216,30 @@ export async function runBatch(dest: BatchDestination, deps: BatchDeps): Promise
   }
   await file.close();
   const end = deps.now();
-  renameSync(tmp, join(dest.dir, name));
-  syncDir(dest.dir);
+  renameSync(tmp, join(partner.dir, name));
+  syncDir(partner.dir);
 
   const manifest: Manifest = {
     version: 1,
-    destination: dest.id,
+    partner: partner.id,
     file: name,
-    format: dest.format,
-    gzip: dest.gzip,
-    mode: dest.mode,
+    format: partner.format,
+    gzip: partner.gzip,
+    mode: partner.mode,
     rows,
     bytes,
     sha256: hash.digest('hex'),
     period: { from: new Date(state.from).toISOString(), to: new Date(end).toISOString() },
-    ...(dest.mode == 'incremental' ? { outbox: { afterSeq: state.cursor, toSeq } } : {}),
+    ...(partner.mode == 'incremental' ? { outbox: { afterSeq: state.cursor, toSeq } } : {}),
     createdAt: new Date(end).toISOString(),
   };
-  writeAtomically(dest.dir, `${name}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeAtomically(partner.dir, `${name}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
 
   // The next run is one interval after the one due (several missed intervals make one file).
-  const every = intervalMs(dest);
+  const every = intervalMs(partner);
   let next = state.next;
   while (next <= end) next += every;
-  await outbox.setState(batchKey(dest.id), JSON.stringify({ next, from: end, cursor: toSeq } satisfies BatchState));
+  await outbox.setState(batchKey(partner.id), JSON.stringify({ next, from: end, cursor: toSeq } satisfies BatchState));
   deps.onProgress?.(rows, true);
   return manifest;
 }

@@ -2,8 +2,8 @@
  * Folds outbox rows into one entry per visitor with the visitor's latest state: a segment
  * entered and then left in the same range is reported as removed only, never as both.
  */
-import { wants } from '../rules/destinations';
-import type { DestinationSegments } from '../rules/types';
+import { wants } from '../rules/partners';
+import type { PartnerSegments } from '../rules/types';
 import type { OutboxRow } from '../stores/types';
 
 /** One visitor in a real-time message or an incremental batch file. */
@@ -20,13 +20,13 @@ export interface Folder {
   readonly users: UserChange[];
 }
 
-export function createFolder(segments: DestinationSegments, maxUsers = Infinity): Folder {
+export function createFolder(segments: PartnerSegments, maxUsers = Infinity): Folder {
   const byUid = new Map<string, { added: Set<string>; removed: Set<string>; ts: number }>();
   return {
     add(row) {
       const entered = row.entered.filter((s) => wants(segments, s));
       const exited = row.exited.filter((s) => wants(segments, s));
-      if (!entered.length && !exited.length) return true; // nothing for this destination
+      if (!entered.length && !exited.length) return true; // nothing for this partner
       let u = byUid.get(row.uid);
       if (!u) {
         if (byUid.size >= maxUsers) return false;

@@ -1,28 +1,28 @@
 /**
- * Real-time server-to-server delivery of one destination: outbox rows after the destination's
+ * Real-time server-to-server delivery to one partner: outbox rows after the partner's
  * cursor become messages of at most `maxUsersPerMessage` visitors, POSTed to the partner with
  * retries; after the last retry a message becomes a dead letter and delivery moves on.
  *
  * Exactly-once for a partner that de-duplicates on the message id: a message is composed once,
- * saved (with its id and body) in the store as the destination's pending message, and only then
+ * saved (with its id and body) in the store as the partner's pending message, and only then
  * sent. A crash before the partner's answer is recorded resends the same body with the same id.
- * Ids are `<destination>:<first seq>-<last seq>`: outbox seqs are never reused, so two
+ * Ids are `<partner>:<first seq>-<last seq>`: outbox seqs are never reused, so two
  * different messages never share an id.
  */
-import type { RealtimeDestination } from '../rules/types';
+import type { RealtimePartner } from '../rules/types';
 import type { DeadLetter, Outbox } from '../stores/types';
 import { createFolder, type UserChange } from './fold';
 
 /** The JSON body of a real-time message (docs/server-to-server.md). */
 export interface RealtimeMessage {
   id: string;
-  destination: string;
+  partner: string;
   /** When the message was composed (ISO 8601); a resend carries the same body. */
   sentAt: string;
   users: UserChange[];
 }
 
-/** A destination's state in the store: rows up to `cursor` are done; `pending` is being sent. */
+/** A partner's state in the store: rows up to `cursor` are done; `pending` is being sent. */
 export interface RealtimeState {
   cursor: number;
   pending?: { id: string; to: number; body: string };
@@ -35,9 +35,9 @@ export interface RealtimeDeps {
   now: () => number;
   /** Aborted when the server stops: waits end, requests are cut, the pending message stays. */
   signal?: AbortSignal;
-  onAttempt?: (destination: string, result: SendResult) => void;
-  onDelivered?: (destination: string, users: number) => void;
-  onDeadLetter?: (destination: string, letter: DeadLetter) => void;
+  onAttempt?: (partner: string, result: SendResult) => void;
+  onDelivered?: (partner: string, users: number) => void;
+  onDeadLetter?: (partner: string, letter: DeadLetter) => void;
 }
 
 const ROWS_PER_READ = 1000;
@@ -50,12 +50,12 @@ export async function loadState(outbox: Outbox, id: string): Promise<RealtimeSta
 }
 
 /** POSTs one body; never throws. */
-export async function send(dest: RealtimeDestination, id: string, body: string, signal?: AbortSignal): Promise<SendResult> {
-  const timeout = AbortSignal.timeout(dest.timeoutMs);
+export async function send(partner: RealtimePartner, id: string, body: string, signal?: AbortSignal): Promise<SendResult> {
+  const timeout = AbortSignal.timeout(partner.timeoutMs);
   try {
-    const res = await fetch(dest.url, {
+    const res = await fetch(partner.url, {
       method: 'POST',
-      headers: { ...dest.headers, 'content-type': 'application/json', 'segtag-message-id': id },
+      headers: { ...partner.headers, 'content-type': 'application/json', 'segtag-message-id': id },
       body,
       redirect: 'error',
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -73,7 +73,7 @@ export async function send(dest: RealtimeDestination, id: string, body: string, 
     };
   } catch (e) {
     const timedOut = timeout.aborted && !signal?.aborted;
-    return { ok: false, retry: true, reason: timedOut ? 'timeout' : 'network', detail: timedOut ? `no answer within ${dest.timeoutMs} ms` : String((e as Error)?.message ?? e) };
+    return { ok: false, retry: true, reason: timedOut ? 'timeout' : 'network', detail: timedOut ? `no answer within ${partner.timeoutMs} ms` : String((e as Error)?.message ?? e) };
   }
 }
 
@@ -89,32 +89,32 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-/** Sends with retries: the first attempt and `dest.retries` more, backing off exponentially with jitter. */
-export async function sendWithRetries(dest: RealtimeDestination, id: string, body: string, deps: RealtimeDeps): Promise<SendResult> {
+/** Sends with retries: the first attempt and `partner.retries` more, backing off exponentially with jitter. */
+export async function sendWithRetries(partner: RealtimePartner, id: string, body: string, deps: RealtimeDeps): Promise<SendResult> {
   for (let attempt = 0; ; attempt++) {
-    const result = await send(dest, id, body, deps.signal);
+    const result = await send(partner, id, body, deps.signal);
     if (deps.signal?.aborted) return result;
-    deps.onAttempt?.(dest.id, result);
-    if (result.ok || !result.retry || attempt >= dest.retries) return result;
-    const backoff = Math.min(dest.retryBaseMs * 2 ** attempt, MAX_BACKOFF_MS);
+    deps.onAttempt?.(partner.id, result);
+    if (result.ok || !result.retry || attempt >= partner.retries) return result;
+    const backoff = Math.min(partner.retryBaseMs * 2 ** attempt, MAX_BACKOFF_MS);
     await sleep(Math.max(result.retryAfterMs ?? 0, backoff * (0.5 + Math.random() / 2)), deps.signal);
     if (deps.signal?.aborted) return result;
   }
 }
 
-/** Delivers everything in the outbox for `dest` now; resolves with the messages delivered and dead-lettered. */
-export async function flushRealtime(dest: RealtimeDestination, deps: RealtimeDeps): Promise<{ delivered: number; dead: number }> {
+/** Delivers everything in the outbox for `partner` now; resolves with the messages delivered and dead-lettered. */
+export async function flushRealtime(partner: RealtimePartner, deps: RealtimeDeps): Promise<{ delivered: number; dead: number }> {
   const { outbox } = deps;
-  const key = stateKey(dest.id);
+  const key = stateKey(partner.id);
   let delivered = 0;
   let dead = 0;
   while (!deps.signal?.aborted) {
-    const state = await loadState(outbox, dest.id);
+    const state = await loadState(outbox, partner.id);
     let pending = state.pending;
     if (!pending) {
-      const rows = await outbox.after(state.cursor, Math.max(ROWS_PER_READ, dest.maxUsersPerMessage * 20));
+      const rows = await outbox.after(state.cursor, Math.max(ROWS_PER_READ, partner.maxUsersPerMessage * 20));
       if (!rows.length) break;
-      const folder = createFolder(dest.segments, dest.maxUsersPerMessage);
+      const folder = createFolder(partner.segments, partner.maxUsersPerMessage);
       let to = state.cursor;
       for (const row of rows) {
         if (!folder.add(row)) break;
@@ -122,26 +122,26 @@ export async function flushRealtime(dest: RealtimeDestination, deps: RealtimeDep
       }
       const users = folder.users;
       if (!users.length) {
-        await outbox.setState(key, JSON.stringify({ cursor: to })); // nothing this destination maps
+        await outbox.setState(key, JSON.stringify({ cursor: to })); // nothing this partner maps
         continue;
       }
-      const id = `${dest.id}:${state.cursor + 1}-${to}`;
-      const message: RealtimeMessage = { id, destination: dest.id, sentAt: new Date(deps.now()).toISOString(), users };
+      const id = `${partner.id}:${state.cursor + 1}-${to}`;
+      const message: RealtimeMessage = { id, partner: partner.id, sentAt: new Date(deps.now()).toISOString(), users };
       pending = { id, to, body: JSON.stringify(message) };
       // Saved before the first attempt: whatever happens next, this id means exactly this body.
       await outbox.setState(key, JSON.stringify({ cursor: state.cursor, pending }));
     }
-    const result = await sendWithRetries(dest, pending.id, pending.body, deps);
+    const result = await sendWithRetries(partner, pending.id, pending.body, deps);
     if (deps.signal?.aborted && !result.ok) break; // stopping: the pending message is resent on start
     if (result.ok) {
       await outbox.setState(key, JSON.stringify({ cursor: pending.to }));
       delivered++;
-      deps.onDelivered?.(dest.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
+      deps.onDelivered?.(partner.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
     } else {
-      const letter: DeadLetter = { destination: dest.id, id: pending.id, body: pending.body, error: result.detail, at: deps.now() };
+      const letter: DeadLetter = { partner: partner.id, id: pending.id, body: pending.body, error: result.detail, at: deps.now() };
       await outbox.setState(key, JSON.stringify({ cursor: pending.to }), letter);
       dead++;
-      deps.onDeadLetter?.(dest.id, letter);
+      deps.onDeadLetter?.(partner.id, letter);
       // The partner is probably down: the rest waits for the next interval instead of each
       // message burning through its retries now.
       if (result.retry) break;
@@ -150,17 +150,17 @@ export async function flushRealtime(dest: RealtimeDestination, deps: RealtimeDep
   return { delivered, dead };
 }
 
-/** Resends a destination's dead letters (same ids, same bodies); delivered ones are removed. */
-export async function retryDeadLetters(dest: RealtimeDestination, deps: RealtimeDeps): Promise<{ delivered: number; failed: number }> {
+/** Resends a partner's dead letters (same ids, same bodies); delivered ones are removed. */
+export async function retryDeadLetters(partner: RealtimePartner, deps: RealtimeDeps): Promise<{ delivered: number; failed: number }> {
   let delivered = 0;
   let failed = 0;
-  for (const letter of await deps.outbox.deadLetters(dest.id)) {
+  for (const letter of await deps.outbox.deadLetters(partner.id)) {
     if (deps.signal?.aborted) break;
-    const result = await sendWithRetries(dest, letter.id, letter.body, deps);
+    const result = await sendWithRetries(partner, letter.id, letter.body, deps);
     if (result.ok) {
-      await deps.outbox.removeDeadLetter(dest.id, letter.id);
+      await deps.outbox.removeDeadLetter(partner.id, letter.id);
       delivered++;
-      deps.onDelivered?.(dest.id, (JSON.parse(letter.body) as RealtimeMessage).users.length);
+      deps.onDelivered?.(partner.id, (JSON.parse(letter.body) as RealtimeMessage).users.length);
     } else failed++;
   }
   return { delivered, failed };

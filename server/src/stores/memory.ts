@@ -26,7 +26,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
   let lastSeq = 0;
   const state = new Map<string, string>();
   const dead = new Map<string, DeadLetter>();
-  const deadKey = (destination: string, id: string) => `${destination}\n${id}`;
+  const deadKey = (partner: string, id: string) => `${partner}\n${id}`;
 
   const read = (uid: string): Profile | undefined => {
     const row = rows.get(uid);
@@ -65,13 +65,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     },
     async setState(key, value, letter) {
       state.set(key, value);
-      if (letter) dead.set(deadKey(letter.destination, letter.id), { ...letter });
+      if (letter) dead.set(deadKey(letter.partner, letter.id), { ...letter });
     },
-    async deadLetters(destination) {
-      return [...dead.values()].filter((d) => d.destination == destination).map((d) => ({ ...d }));
+    async deadLetters(partner) {
+      return [...dead.values()].filter((d) => d.partner == partner).map((d) => ({ ...d }));
     },
-    async removeDeadLetter(destination, id) {
-      dead.delete(deadKey(destination, id));
+    async removeDeadLetter(partner, id) {
+      dead.delete(deadKey(partner, id));
     },
     async segmentsPage(cursor, limit) {
       const out: { uid: string; segments: string[] }[] = [];

@@ -1,6 +1,7 @@
 /**
  * Store specs as the CLI takes them: `memory`, `sqlite:PATH`, `redis://...` (or `rediss://`).
- * The SQLite and Redis drivers (optional dependencies) are loaded only when asked for.
+ * The drivers are loaded only when asked for: better-sqlite3 (a native addon) for `sqlite:`,
+ * ioredis (an optional dependency) for `redis://`.
  */
 import { resolve } from 'node:path';
 import { createMemoryStore } from './memory';

@@ -13,6 +13,7 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { KeyedLock } from '../keyed-lock';
 import { decodeProfile, encodeProfile } from '../profiles/profile';
+import { loadRedisDriver } from './redis-driver';
 import { StoreUnavailableError, type Change, type DeadLetter, type Outbox, type OutboxRow, type ProfileStore, type StoreOptions } from './types';
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -58,17 +59,9 @@ type Client = RedisClient & {
   ): Promise<number>;
 };
 
-async function loadDriver(): Promise<typeof import('ioredis').Redis> {
-  try {
-    return (await import('ioredis')).Redis;
-  } catch (e) {
-    throw new Error(`the redis store needs the ioredis package (npm install ioredis@5): ${(e as Error).message}`);
-  }
-}
-
 /** Connects to `url` (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS). */
 export async function openRedisStore(url: string, options: RedisStoreOptions = {}): Promise<ProfileStore> {
-  const Redis = await loadDriver();
+  const Redis = await loadRedisDriver();
   const now = options.now ?? Date.now;
   const prefix = options.prefix ?? 'segtag:';
   const config: RedisOptions = {
@@ -109,7 +102,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
   const streamKey = `${prefix}outbox`;
   const seqKey = `${prefix}outbox:seq`;
   const stateKey = `${prefix}s2s:state`;
-  const deadKey = (destination: string) => `${prefix}s2s:dead:${destination}`;
+  const deadKey = (partner: string) => `${prefix}s2s:dead:${partner}`;
   const toRow = ([id, fields]: [string, string[]]): OutboxRow => {
     const f: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
@@ -124,7 +117,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     },
     lastSeq,
     async pending(afterSeq) {
-      // Seqs are dense and only rows every destination is done with are trimmed.
+      // Seqs are dense and only rows every partner is done with are trimmed.
       const [last, first] = await Promise.all([lastSeq(), redis(client.xrange(streamKey, `(${afterSeq}-0`, '+', 'COUNT', 1))]);
       return { count: Math.max(0, last - afterSeq), oldestAt: first[0] ? toRow(first[0]).at : undefined };
     },
@@ -136,17 +129,22 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     },
     async setState(k, value, dead) {
       const m = client.multi().hset(stateKey, k, value);
-      if (dead) m.hset(deadKey(dead.destination), dead.id, JSON.stringify(dead));
+      if (dead) m.hset(deadKey(dead.partner), dead.id, JSON.stringify(dead));
       const results = await redis(m.exec());
       const failed = results?.find(([e]) => e);
       if (!results || failed) throw new StoreUnavailableError(`redis: ${failed?.[0]?.message ?? 'transaction aborted'}`);
     },
-    async deadLetters(destination) {
-      const all = await redis(client.hvals(deadKey(destination)));
-      return all.map((t) => JSON.parse(t) as DeadLetter).sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+    async deadLetters(partner) {
+      const all = await redis(client.hvals(deadKey(partner)));
+      // Known fields only, the partner from the key: letters saved before the field was renamed
+      // from `destination` read the same.
+      return all
+        .map((t) => JSON.parse(t) as DeadLetter)
+        .map(({ id, body, error, at }) => ({ partner, id, body, error, at }))
+        .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
     },
-    async removeDeadLetter(destination, id) {
-      await redis(client.hdel(deadKey(destination), id));
+    async removeDeadLetter(partner, id) {
+      await redis(client.hdel(deadKey(partner), id));
     },
     async segmentsPage(cursor, limit) {
       const [next, keys] = await redis(client.scan(cursor || '0', 'MATCH', `${prefix}profile:*`, 'COUNT', limit));

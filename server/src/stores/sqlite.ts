@@ -15,14 +15,16 @@ export interface SqliteStoreOptions extends StoreOptions {
   purgeEveryMs?: number;
 }
 
-const SCHEMA_VERSION = 2;
+/** 2: the server-to-server tables; 3: `dead_letters.destination` renamed to `partner`. */
+const SCHEMA_VERSION = 3;
 const PURGE_BATCH = 10_000;
 
 async function loadDriver(): Promise<typeof BetterSqlite3> {
   try {
     return (await import('better-sqlite3')).default;
   } catch (e) {
-    throw new Error(`the sqlite store needs the better-sqlite3 package (npm install better-sqlite3@12): ${(e as Error).message}`);
+    // A dependency of segtag-server, so a failure here is a broken install (its native addon).
+    throw new Error(`the sqlite store cannot load better-sqlite3 (reinstall segtag-server): ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -126,18 +128,18 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
     'INSERT INTO s2s_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
   const putDead = db.prepare<[string, string, string, string, number]>(
-    'INSERT OR REPLACE INTO dead_letters (destination, id, body, error, at) VALUES (?, ?, ?, ?, ?)',
+    'INSERT OR REPLACE INTO dead_letters (partner, id, body, error, at) VALUES (?, ?, ?, ?, ?)',
   );
   const listDead = db.prepare<[string], DeadLetter>(
-    'SELECT destination, id, body, error, at FROM dead_letters WHERE destination = ? ORDER BY at, id',
+    'SELECT partner, id, body, error, at FROM dead_letters WHERE partner = ? ORDER BY at, id',
   );
-  const delDead = db.prepare<[string, string]>('DELETE FROM dead_letters WHERE destination = ? AND id = ?');
+  const delDead = db.prepare<[string, string]>('DELETE FROM dead_letters WHERE partner = ? AND id = ?');
   const page = db.prepare<[string, number, number], { uid: string; data: string }>(
     'SELECT uid, data FROM profiles WHERE uid > ? AND expires_at > ? ORDER BY uid LIMIT ?',
   );
   const setState = db.transaction((key: string, value: string, dead?: DeadLetter) => {
     putState.run(key, value);
-    if (dead) putDead.run(dead.destination, dead.id, dead.body, dead.error, dead.at);
+    if (dead) putDead.run(dead.partner, dead.id, dead.body, dead.error, dead.at);
   });
   return {
     async after(afterSeq, limit) {
@@ -164,11 +166,11 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
     async setState(key, value, dead) {
       guard(() => setState.immediate(key, value, dead));
     },
-    async deadLetters(destination) {
-      return guard(() => listDead.all(destination));
+    async deadLetters(partner) {
+      return guard(() => listDead.all(partner));
     },
-    async removeDeadLetter(destination, id) {
-      guard(() => delDead.run(destination, id));
+    async removeDeadLetter(partner, id) {
+      guard(() => delDead.run(partner, id));
     },
     async segmentsPage(cursor, limit) {
       const out: { uid: string; segments: string[] }[] = [];
@@ -189,29 +191,33 @@ function migrate(db: BetterSqlite3.Database) {
   if (version > SCHEMA_VERSION) {
     throw new Error(`the database was written by a newer segtag (schema ${version}; this one knows ${SCHEMA_VERSION})`);
   }
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS profiles (
-      uid TEXT PRIMARY KEY,
-      data TEXT NOT NULL,
-      expires_at INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS profiles_expires_at ON profiles (expires_at);
-    CREATE TABLE IF NOT EXISTS outbox (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      uid TEXT NOT NULL,
-      entered TEXT NOT NULL,
-      exited TEXT NOT NULL,
-      at INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS s2s_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS dead_letters (
-      destination TEXT NOT NULL,
-      id TEXT NOT NULL,
-      body TEXT NOT NULL,
-      error TEXT NOT NULL,
-      at INTEGER NOT NULL,
-      PRIMARY KEY (destination, id)
-    ) WITHOUT ROWID;
-    PRAGMA user_version = ${SCHEMA_VERSION};
-  `);
+  // One transaction: a failed upgrade leaves the file as it was.
+  db.transaction(() => {
+    if (version == 2) db.exec('ALTER TABLE dead_letters RENAME COLUMN destination TO partner');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS profiles (
+        uid TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS profiles_expires_at ON profiles (expires_at);
+      CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        uid TEXT NOT NULL,
+        entered TEXT NOT NULL,
+        exited TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS s2s_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS dead_letters (
+        partner TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        error TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (partner, id)
+      ) WITHOUT ROWID;
+      PRAGMA user_version = ${SCHEMA_VERSION};
+    `);
+  })();
 }

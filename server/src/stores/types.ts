@@ -18,7 +18,7 @@ export interface ProfileWrite {
   /** Segments entered and left by this update. */
   changes: SegmentChanges;
   /**
-   * The changes server-to-server destinations receive (the segments some destination maps):
+   * The changes server-to-server partners receive (the segments some partner maps):
    * written to the outbox in the same transaction as the profile. Absent or empty: no row.
    */
   deliver?: SegmentChanges;
@@ -41,9 +41,9 @@ export interface SegmentsPage {
   mayRepeat?: boolean;
 }
 
-/** A message that failed every retry, kept until `segtag-server s2s retry DEST` delivers it. */
+/** A message that failed every retry, kept until `segtag-server s2s retry PARTNER` delivers it. */
 export interface DeadLetter {
-  destination: string;
+  partner: string;
   /** The message id (the partner de-duplicates on it). */
   id: string;
   /** The message body as it was sent. */
@@ -54,7 +54,7 @@ export interface DeadLetter {
 
 /**
  * The durable side of server-to-server delivery, kept in the profile store so an outbox row is
- * committed with the profile change that caused it. Destinations keep a cursor (the last seq
+ * committed with the profile change that caused it. Partners keep a cursor (the last seq
  * they are done with) and other small state under string keys.
  */
 export interface Outbox {
@@ -64,13 +64,13 @@ export interface Outbox {
   lastSeq(): Promise<number>;
   /** How many rows have seq > `afterSeq`, and when the oldest of them was written. */
   pending(afterSeq: number): Promise<{ count: number; oldestAt?: number }>;
-  /** Forgets rows with seq <= `upTo` (every destination is done with them). */
+  /** Forgets rows with seq <= `upTo` (every partner is done with them). */
   prune(upTo: number): Promise<void>;
   getState(key: string): Promise<string | undefined>;
   /** Sets a state value and, in the same transaction, records a dead letter when given. */
   setState(key: string, value: string, dead?: DeadLetter): Promise<void>;
-  deadLetters(destination: string): Promise<DeadLetter[]>;
-  removeDeadLetter(destination: string, id: string): Promise<void>;
+  deadLetters(partner: string): Promise<DeadLetter[]>;
+  removeDeadLetter(partner: string, id: string): Promise<void>;
   /**
    * Pages through live profiles' segments: start with cursor `''`, pass the `next` returned,
    * stop when it is undefined. `mayRepeat`: a visitor can appear on two pages (Redis SCAN).

@@ -1,11 +1,13 @@
 /**
- * `segtag-server` (the built dist/server/cli.mjs) as a real child process, for the e2e and
+ * `segtag-server` (the built server/dist/cli.mjs) as a real child process, for the e2e and
  * the kill/restart tests. No test-runner imports: Playwright and vitest both load it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../dist/server/cli.mjs', import.meta.url));
+/** The built CLI in this package. */
+export const CLI = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
 
 export interface CliServer {
   url: string;
@@ -16,11 +18,13 @@ export interface CliServer {
 
 /**
  * Starts the CLI on a free port with `args` and resolves once it printed its URL and store;
- * rejects (and kills it) if it exits first or takes more than 15 s.
+ * rejects (and kills it) if it exits first or takes more than 15 s. `cli`: another copy of it
+ * (an installed layout); `cwd`: its working directory.
  */
-export function startCli(args: string[]): Promise<CliServer> {
+export function startCli(args: string[], { cli = CLI, cwd }: { cli?: string; cwd?: string } = {}): Promise<CliServer> {
+  if (!existsSync(cli)) return Promise.reject(new Error(`${cli} is missing: build it first (npm run build -w segtag-server)`));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

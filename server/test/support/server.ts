@@ -2,10 +2,12 @@
 import { afterAll, beforeAll } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { createApp, type App, type AppOptions } from '../../src/server/app';
+import { createApp, type App, type AppOptions } from '../../src/app';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const RULES = join(ROOT, 'examples/segments.json');
+/** The segtag-server package (server/) and the repository around it. */
+export const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO_DIR = join(SERVER_DIR, '..');
+export const RULES = join(SERVER_DIR, 'examples/segments.json');
 
 export type Json = Record<string, any>;
 let seq = 0;
