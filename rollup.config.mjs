@@ -101,7 +101,9 @@ export default [
   scriptTag('src/script-tag-aam.ts', 'dist/segtag-aam.min.js'),
   // Public types, bundled from the declarations `tsc -b` wrote to .tsbuild/.
   {
-    input: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, file.replace(/^src\/(.*)\.ts$/, '.tsbuild/src/$1.d.ts')])),
+    input: Object.fromEntries(
+      Object.entries(entries).map(([name, file]) => [name, file.replace(/^src\/(.*)\.ts$/, '.tsbuild/src/$1.d.ts')]),
+    ),
     external: ['js-cookie'],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
     plugins: [dts()],

@@ -81,11 +81,17 @@ try {
       // One broken part (e.g. a server that does not start) must not hide the others' tables.
       process.exitCode = 1;
       console.error(e);
-      result = { title: `${part.name}: failed`, table: `failed: ${String(e?.message ?? e).split('\n')[0]}`, error: String(e?.stack ?? e) };
+      result = {
+        title: `${part.name}: failed`,
+        table: `failed: ${String(e?.message ?? e).split('\n')[0]}`,
+        error: String(e?.stack ?? e),
+      };
     }
     result.seconds = Math.round((Date.now() - t0) / 1000);
     results.parts[part.name] = { part: Number(p), ...result };
-    console.log(`## ${p}. ${result.title}\n\n${result.table}\n${result.notes?.length ? `\n${result.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`);
+    console.log(
+      `## ${p}. ${result.title}\n\n${result.table}\n${result.notes?.length ? `\n${result.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`,
+    );
   }
 } finally {
   await browser?.close();

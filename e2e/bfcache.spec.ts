@@ -33,7 +33,9 @@ test('a tagged page is restored from the back/forward cache: segtag adds no unlo
     await expect.poll(() => page.evaluate(() => (window as any).shows)).toEqual([false, true]);
     // Still delivering after the restore.
     await page.evaluate(() => (window as any).segtag('track', 'after_restore'));
-    await expect.poll(() => [...api.seen.values()].map((e) => e.name || e.type)).toEqual(['page', 'before_leaving', 'after_restore']);
+    await expect
+      .poll(() => [...api.seen.values()].map((e) => e.name || e.type))
+      .toEqual(['page', 'before_leaving', 'after_restore']);
   } finally {
     await api.close();
     await site.close();

@@ -36,7 +36,10 @@ test.beforeEach(async ({ page }) => {
   site.route(PIXEL_PATH, (_req, _body, res) => void res.writeHead(200, { 'content-type': 'image/gif' }).end());
   const iab = await iabBundle();
   site.route('/iab.js', (_req, _body, res) => void res.writeHead(200, { 'content-type': 'text/javascript' }).end(iab));
-  site.route('/tcf-stub.js', (_req, _body, res) => void res.writeHead(200, { 'content-type': 'text/javascript' }).end(TCF_STUB));
+  site.route(
+    '/tcf-stub.js',
+    (_req, _body, res) => void res.writeHead(200, { 'content-type': 'text/javascript' }).end(TCF_STUB),
+  );
   failOnPageErrors(page);
 });
 test.afterEach(() => site.close());
@@ -79,7 +82,13 @@ interface Row {
 
 const matrix: Row[] = [
   { name: 'no CMP', after: { cookies: true, calls: 1 }, wire: {} },
-  { name: 'TCF granted', head: tcf(JSON.stringify(GRANTED_TC)), consent: { vendorId: VENDOR }, after: { cookies: true, calls: 1 }, wire: { gdpr: true, tcf: GRANTED_TC } },
+  {
+    name: 'TCF granted',
+    head: tcf(JSON.stringify(GRANTED_TC)),
+    consent: { vendorId: VENDOR },
+    after: { cookies: true, calls: 1 },
+    wire: { gdpr: true, tcf: GRANTED_TC },
+  },
   { name: 'TCF purpose 1 denied', head: tcf(JSON.stringify(NO_PURPOSE_1_TC)), after: { cookies: false, calls: 0 } },
   { name: 'TCF gdprApplies false', head: tcf('null'), after: { cookies: true, calls: 1 }, wire: { gdpr: false } },
   {
@@ -95,7 +104,12 @@ const matrix: Row[] = [
     after: { cookies: true, calls: 1 },
     wire: { gdpr: true, tcf: GRANTED_TC },
   },
-  { name: 'TCF never answers', head: '<script src="/tcf-stub.js"></script>', after: { cookies: false, calls: 0 }, first: 'held' },
+  {
+    name: 'TCF never answers',
+    head: '<script src="/tcf-stub.js"></script>',
+    after: { cookies: false, calls: 0 },
+    first: 'held',
+  },
   {
     name: 'TCF UI shown, no decision',
     head: '<script src="/tcf-stub.js"></script><script src="/iab.js"></script><script>new IAB.TcfCmpApi(10, 1, true).update("", true);</script>',
@@ -126,10 +140,21 @@ const matrix: Row[] = [
 async function observe(page: Page, context: BrowserContext, requests: string[]) {
   const cookies = await context.cookies();
   const storageKeys = await page.evaluate(() => Object.keys(localStorage));
-  return { cookies, storageKeys, calls: requests.filter((p) => p == '/rtc').length, pixels: requests.filter((p) => p == PIXEL_PATH).length };
+  return {
+    cookies,
+    storageKeys,
+    calls: requests.filter((p) => p == '/rtc').length,
+    pixels: requests.filter((p) => p == PIXEL_PATH).length,
+  };
 }
 
-function check(seen: Awaited<ReturnType<typeof observe>>, cells: Cells, requests: string[], allowed: string[], when: string) {
+function check(
+  seen: Awaited<ReturnType<typeof observe>>,
+  cells: Cells,
+  requests: string[],
+  allowed: string[],
+  when: string,
+) {
   const names = seen.cookies.map((c) => c.name).sort();
   if (cells.cookies) expect(names, `${when}: cookies`).toEqual(['segtag', 'segtag_uid']);
   else {
@@ -182,15 +207,23 @@ for (const row of matrix) {
     check(await observe(page, context, requests), row.after, requests, allowed, 'after');
 
     // The GPP string is the CMP's: any well-formed one.
-    if (row.wire) expect(calls[0].consent).toEqual('gppSid' in row.wire ? { ...row.wire, gpp: expect.stringMatching(/^D[\w.~-]+$/) } : row.wire);
+    if (row.wire)
+      expect(calls[0].consent).toEqual(
+        'gppSid' in row.wire ? { ...row.wire, gpp: expect.stringMatching(/^D[\w.~-]+$/) } : row.wire,
+      );
     // The page's first event: sent, dropped (denied), or held in memory (unknown).
-    const first = await page.evaluate(() => Promise.race([(window as any).first, new Promise((r) => setTimeout(() => r('held'), 100))]));
+    const first = await page.evaluate(() =>
+      Promise.race([(window as any).first, new Promise((r) => setTimeout(() => r('held'), 100))]),
+    );
     const outcome = first == 'held' ? 'held' : first.ok ? 'sent' : first.error;
     expect(outcome).toBe(row.first ?? (row.after.calls ? 'sent' : 'no consent'));
   });
 }
 
-test('withdrawal through the CMP deletes exactly the cookies segtag wrote, on the domain it wrote them', async ({ page, context }) => {
+test('withdrawal through the CMP deletes exactly the cookies segtag wrote, on the domain it wrote them', async ({
+  page,
+  context,
+}) => {
   const host = 'www.news.example.co.uk';
   const origin = `http://${host}:${site.port}`;
   const requests: string[] = [];
@@ -222,15 +255,27 @@ test('withdrawal through the CMP deletes exactly the cookies segtag wrote, on th
 
   // The visitor withdraws purpose 1 in the CMP ('useractioncomplete').
   await page.evaluate((tc) => (window as any).cmp.update(tc, false), NO_PURPOSE_1_TC);
-  expect(await cookies()).toEqual(['cmp_seen@www.news.example.co.uk', 'pub_pref@.example.co.uk', 'segtag_uid@www.news.example.co.uk']);
-  expect(await page.evaluate(() => (window as any).segtag('page'))).toEqual({ ok: false, segments: [], targeting: {}, error: 'no consent' });
+  expect(await cookies()).toEqual([
+    'cmp_seen@www.news.example.co.uk',
+    'pub_pref@.example.co.uk',
+    'segtag_uid@www.news.example.co.uk',
+  ]);
+  expect(await page.evaluate(() => (window as any).segtag('page'))).toEqual({
+    ok: false,
+    segments: [],
+    targeting: {},
+    error: 'no consent',
+  });
   expect(await page.evaluate(() => (window as any).segtag('getTargeting'))).toEqual({});
   await page.waitForTimeout(300);
   expect(calls).toHaveLength(1);
   expect(requests.filter((p) => p == '/rtc')).toHaveLength(1);
 });
 
-test("a returning visitor: while the CMP is silent segtag's cookies are neither read nor touched; a denial deletes them", async ({ page, context }) => {
+test("a returning visitor: while the CMP is silent segtag's cookies are neither read nor touched; a denial deletes them", async ({
+  page,
+  context,
+}) => {
   const earlier = [
     { name: 'segtag', value: 'seg=111%2C222', url: site.origin },
     { name: 'segtag_uid', value: 'returning-visitor-1', url: site.origin },
@@ -255,7 +300,9 @@ test("a returning visitor: while the CMP is silent segtag's cookies are neither 
   expect(calls).toHaveLength(0);
 });
 
-test('events held while the CMP is late keep their own time and one visitor id, and carry the TC string that allowed them', async ({ page }) => {
+test('events held while the CMP is late keep their own time and one visitor id, and carry the TC string that allowed them', async ({
+  page,
+}) => {
   const url = site.page(
     '/held',
     `<!doctype html><script src="/tcf-stub.js"></script>${STUB}<script src="/segtag.min.js"></script>

@@ -18,7 +18,9 @@ test.beforeEach(async ({ page }) => {
   headers = [];
   failOnPageErrors(page);
   // The decisioning server answers with the segments the case asks for.
-  site.route('/rtc', (_req, body, res) => answer(res, 200, JSON.stringify({ segments: JSON.parse(body).events[0].signals.want })));
+  site.route('/rtc', (_req, body, res) =>
+    answer(res, 200, JSON.stringify({ segments: JSON.parse(body).events[0].signals.want })),
+  );
   // The publisher's server: records the Cookie header exactly as the browser sent it.
   site.route('/echo', (req, _b, res) => {
     headers.push(req.headers.cookie || '');
@@ -56,13 +58,17 @@ const scenario = fc.record({
     separators: fc.uniqueArray(fc.constantFrom(...SEPARATORS), { minLength: 2, maxLength: 2 }),
     maxBytes: fc.integer({ min: 64, max: 4096 }),
   }),
-  segments: fc.uniqueArray(fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 1, maxLength: 64 }), { maxLength: 300 }),
+  segments: fc.uniqueArray(fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 1, maxLength: 64 }), {
+    maxLength: 300,
+  }),
 });
 
 /** RFC 6265 section 4.1.1 cookie-octets. */
 const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 
-test('generated formats and segment lists: the Cookie header read by parseSegmentCookie agrees with getTargeting()', async ({ page }) => {
+test('generated formats and segment lists: the Cookie header read by parseSegmentCookie agrees with getTargeting()', async ({
+  page,
+}) => {
   test.setTimeout(180_000);
   await page.goto(site.page('/formats', PAGE));
   await page.waitForFunction(() => (window as any).ready);
@@ -70,13 +76,29 @@ test('generated formats and segment lists: the Cookie header read by parseSegmen
   // and the edges: nothing, nothing fits, the default format full to its cap
   cases.push(
     { cookie: { name: 'segtag', key: 'seg', format: 'single', separators: ['=', ','], maxBytes: 3000 }, segments: [] },
-    { cookie: { name: 'n'.repeat(64), key: 'k', format: 'pairs', separators: ['=', '&'], maxBytes: 64 }, segments: ['x'.repeat(64)] },
-    { cookie: { name: 'segtag', key: 'seg', format: 'single', separators: ['=', ','], maxBytes: 4096 }, segments: Array.from({ length: 1000 }, (_, i) => 'seg' + i) },
+    {
+      cookie: { name: 'n'.repeat(64), key: 'k', format: 'pairs', separators: ['=', '&'], maxBytes: 64 },
+      segments: ['x'.repeat(64)],
+    },
+    {
+      cookie: { name: 'segtag', key: 'seg', format: 'single', separators: ['=', ','], maxBytes: 4096 },
+      segments: Array.from({ length: 1000 }, (_, i) => 'seg' + i),
+    },
   );
   let written = 0;
   for (const { cookie: c, segments } of cases) {
-    const cookie: CookieConfig = { name: c.name, key: c.key, format: c.format, keySeparator: c.separators[0], valueSeparator: c.separators[1], maxBytes: c.maxBytes };
-    const { ok, targeting } = await page.evaluate(([cookie, want]) => (window as any).runCase(cookie, want), [cookie, segments] as const);
+    const cookie: CookieConfig = {
+      name: c.name,
+      key: c.key,
+      format: c.format,
+      keySeparator: c.separators[0],
+      valueSeparator: c.separators[1],
+      maxBytes: c.maxBytes,
+    };
+    const { ok, targeting } = await page.evaluate(([cookie, want]) => (window as any).runCase(cookie, want), [
+      cookie,
+      segments,
+    ] as const);
     expect(ok).toBe(true);
     const header = headers.pop()!;
     expect(parseSegmentCookie(header, cookie)).toEqual(targeting);
@@ -95,7 +117,10 @@ test('generated formats and segment lists: the Cookie header read by parseSegmen
   expect(written).toBeGreaterThan(100);
 });
 
-test('a malformed cookie written by another script: no error in the page, and both sides read the same', async ({ page, context }) => {
+test('a malformed cookie written by another script: no error in the page, and both sides read the same', async ({
+  page,
+  context,
+}) => {
   const values: [string, object][] = [
     ['seg=%E0%A4%A', {}], // not UTF-8: js-cookie cannot decode it, so neither side reads it
     ['seg=1%2C%%2C2', { seg: ['1', '2'] }], // a stray %

@@ -19,8 +19,7 @@ const server = async (plan?: Parameters<typeof startCountingServer>[0]) => {
 };
 
 // Any uncaught error or unhandled rejection on a page fails the test.
-const watch = (page: Page) =>
-  failOnPageErrors(page);
+const watch = (page: Page) => failOnPageErrors(page);
 
 test.beforeEach(async ({ page }) => {
   site = await startSite();
@@ -41,7 +40,10 @@ const tagged = (endpoint: string, script = '', options = {}, build = '/segtag.mi
 
 const queued = (page: Page) => page.evaluate(() => localStorage.getItem('segtag_q_pub'));
 
-test('200 events with 30% of calls failing: each arrives exactly once after de-duplication, and the cookie ends right', async ({ page, context }) => {
+test('200 events with 30% of calls failing: each arrives exactly once after de-duplication, and the cookie ends right', async ({
+  page,
+  context,
+}) => {
   const faults: Fault[] = ['503', '429', 'abort', 'hang', 'lost'];
   let f = 0;
   // Calls 1-5 fail once with each kind of fault, then 11-13, 21-23 ...: 30% or more of any
@@ -65,10 +67,13 @@ test('200 events with 30% of calls failing: each arrives exactly once after de-d
 
   // Every event kept its id through every resend: one id per event, 200 distinct ids.
   const idsOf = new Map<number, Set<string>>();
-  for (const { events } of api.received) for (const e of events) idsOf.set(e.signals.n, (idsOf.get(e.signals.n) || new Set()).add(e.id));
+  for (const { events } of api.received)
+    for (const e of events) idsOf.set(e.signals.n, (idsOf.get(e.signals.n) || new Set()).add(e.id));
   expect([...idsOf.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   expect([...idsOf.values()].every((ids) => ids.size == 1)).toBe(true);
-  expect([...api.seen.values()].map((e) => e.signals.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  expect([...api.seen.values()].map((e) => e.signals.n).sort((a, b) => a - b)).toEqual(
+    Array.from({ length: 200 }, (_, i) => i),
+  );
 
   const failed = api.received.filter((r) => r.fault).length;
   test.info().annotations.push({ type: 'calls', description: `${api.received.length} calls, ${failed} failed` });
@@ -84,7 +89,9 @@ test('200 events with 30% of calls failing: each arrives exactly once after de-d
   await expect.poll(() => page.evaluate(() => (window as any).results.length)).toBe(200);
 });
 
-test('reload mid-flight: the events of the aborted call arrive from the next load, with the same ids', async ({ page }) => {
+test('reload mid-flight: the events of the aborted call arrive from the next load, with the same ids', async ({
+  page,
+}) => {
   let hang = true;
   const api = await server(() => (hang ? 'hang' : undefined));
   const url = site.page('/reload', tagged(api.url, `segtag('page'); segtag('track', 'first-load');`));
@@ -123,22 +130,32 @@ test('unload: a click that navigates away delivers the event raised just before 
   await expect.poll(() => api.received.length).toBe(1);
   await page.click('#out');
   await page.waitForURL('**/elsewhere');
-  await expect.poll(() => [...api.seen.values()].map((e) => e.name || e.type).sort()).toEqual(['outbound_click', 'page']);
+  await expect
+    .poll(() => [...api.seen.values()].map((e) => e.name || e.type).sort())
+    .toEqual(['outbound_click', 'page']);
 });
 
-test('unload without keepalive fetch: the flush goes as a beacon, still a simple text/plain request', async ({ page }) => {
+test('unload without keepalive fetch: the flush goes as a beacon, still a simple text/plain request', async ({
+  page,
+}) => {
   await page.addInitScript(() => delete (Request.prototype as any).keepalive);
   const api = await server((n) => (n == 1 ? 'slow' : undefined));
   site.page('/elsewhere', '<!doctype html><title>Elsewhere</title>');
   const url = site.page(
     '/article',
-    tagged(api.url, `segtag('page');</script><a id="out" href="/elsewhere" onclick="segtag('track', 'outbound_click')">out</a><script>`, { timeout: 3000 }),
+    tagged(
+      api.url,
+      `segtag('page');</script><a id="out" href="/elsewhere" onclick="segtag('track', 'outbound_click')">out</a><script>`,
+      { timeout: 3000 },
+    ),
   );
   await page.goto(url);
   await expect.poll(() => api.received.length).toBe(1);
   await page.click('#out');
   await page.waitForURL('**/elsewhere');
-  await expect.poll(() => api.received.find((r) => r.events[0]?.name == 'outbound_click')?.contentType).toBe('text/plain;charset=UTF-8');
+  await expect
+    .poll(() => api.received.find((r) => r.events[0]?.name == 'outbound_click')?.contentType)
+    .toBe('text/plain;charset=UTF-8');
 });
 
 test('two tabs of one site share the queue and never send the same event', async ({ context, page }) => {
@@ -156,7 +173,8 @@ test('two tabs of one site share the queue and never send the same event', async
   );
   await Promise.all(tabs.map((tab) => tab.goto(url)));
   for (let k = 0; k < 5; k++) {
-    for (const [i, tab] of tabs.entries()) await tab.evaluate(([i, k]) => (window as any).segtag('track', `t${i}-${k}`), [i, k]);
+    for (const [i, tab] of tabs.entries())
+      await tab.evaluate(([i, k]) => (window as any).segtag('track', `t${i}-${k}`), [i, k]);
     await page.waitForTimeout(100);
   }
   // Both tabs retry their own events for a while; none is sent by both.
@@ -173,7 +191,9 @@ test('two tabs of one site share the queue and never send the same event', async
   await expect.poll(() => queued(page)).toBeNull();
 });
 
-test('single-page app: pushState x3, replaceState to the same path, popstate: exactly 4 page views', async ({ page }) => {
+test('single-page app: pushState x3, replaceState to the same path, popstate: exactly 4 page views', async ({
+  page,
+}) => {
   const api = await server();
   // Single-page apps' automatic page views ship in segtag-sync.min.js (and npm), not the standard tag.
   const url = site.page('/app', tagged(api.url, '', { autoPage: true }, '/segtag-sync.min.js'));
@@ -193,20 +213,26 @@ test('single-page app: pushState x3, replaceState to the same path, popstate: ex
   });
   await expect.poll(pageViews).toHaveLength(5);
   await page.waitForTimeout(300);
-  expect([...api.seen.values()].filter((e) => e.type == 'page').slice(4)).toMatchObject([{ url: site.origin + '/app/4', signals: { c_section: 'four' } }]);
+  expect([...api.seen.values()].filter((e) => e.type == 'page').slice(4)).toMatchObject([
+    { url: site.origin + '/app/4', signals: { c_section: 'four' } },
+  ]);
 });
 
-test('the standard script tag rejects autoPage: true, naming the missing feature, and sends nothing', async ({ page }) => {
+test('the standard script tag rejects autoPage: true, naming the missing feature, and sends nothing', async ({
+  page,
+}) => {
   const api = await server();
   const url = site.page(
     '/spa-standard',
-    tagged(api.url, `window.out = segtag('page').then(() => 'resolved', (e) => e.message);`, { autoPage: true }).replace(
-      "segtag('init',",
-      "window.init = segtag('init',",
-    ) + `<script>window.init = window.init.then(() => 'resolved', (e) => e.message);</script>`,
+    tagged(api.url, `window.out = segtag('page').then(() => 'resolved', (e) => e.message);`, {
+      autoPage: true,
+    }).replace("segtag('init',", "window.init = segtag('init',") +
+      `<script>window.init = window.init.then(() => 'resolved', (e) => e.message);</script>`,
   );
   await page.goto(url);
-  expect(await page.evaluate(() => (window as any).init)).toBe('segtag: invalid autoPage (feature autoPage not included)');
+  expect(await page.evaluate(() => (window as any).init)).toBe(
+    'segtag: invalid autoPage (feature autoPage not included)',
+  );
   expect(await page.evaluate(() => (window as any).out)).toBe('segtag: invalid page (call init first)');
   await page.evaluate(() => history.pushState({}, '', '/spa-standard/2'));
   await page.waitForTimeout(300);

@@ -27,7 +27,10 @@ test.beforeEach(async ({ page, context }) => {
     res.writeHead(200, { 'content-type': 'image/gif', 'cache-control': 'no-store' }).end(GIF);
   });
   // Nothing leaves the machine: pixel URLs on other hosts are aborted.
-  await context.route((url) => url.hostname != '127.0.0.1' && !url.hostname.endsWith('.pub.test'), (r) => r.abort());
+  await context.route(
+    (url) => url.hostname != '127.0.0.1' && !url.hostname.endsWith('.pub.test'),
+    (r) => r.abort(),
+  );
   await page.addInitScript(RECORD_IMAGES);
   failOnPageErrors(page);
 });
@@ -50,12 +53,20 @@ const tagPage = (path: string, init: string, script = 'segtag-sync.min.js', extr
   );
 
 const outcomes = (page: Page) => page.evaluate(() => (window as any).outcomes);
-const cookieMap = async (context: BrowserContext) => Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
+const cookieMap = async (context: BrowserContext) =>
+  Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
 
 test('pixel syncs fire as images, spaced, with macros, hiding the referrer when asked', async ({ page }) => {
   const px = (n: number, more = {}) => ({ id: 'p' + n, url: `${site.origin}/px?n=${n}&u=%uid%&r=%rnd%`, ...more });
   site.route('/rtc', (_req, _b, res) =>
-    answer(res, 200, JSON.stringify({ segments: ['1'], pixels: [px(0), px(1, { hideReferrer: true }), px(2), px(3), { id: 'p4', url: `${site.origin}/px?n=4&broken` }] })),
+    answer(
+      res,
+      200,
+      JSON.stringify({
+        segments: ['1'],
+        pixels: [px(0), px(1, { hideReferrer: true }), px(2), px(3), { id: 'p4', url: `${site.origin}/px?n=4&broken` }],
+      }),
+    ),
   );
   const url = tagPage('/pixels', `{ endpoint: '/rtc', site: 'pub' }`);
   await page.goto(url);
@@ -104,7 +115,14 @@ test('javascript:, data:, blob:, relative and overlong URLs never fire', async (
     `${site.origin}/px?long=${'x'.repeat(5000)}`,
   ];
   site.route('/rtc', (_req, _b, res) =>
-    answer(res, 200, JSON.stringify({ segments: [], pixels: [...bad.map((url, i) => ({ id: 'b' + i, url })), { id: 'ok', url: `${site.origin}/px?ok` }] })),
+    answer(
+      res,
+      200,
+      JSON.stringify({
+        segments: [],
+        pixels: [...bad.map((url, i) => ({ id: 'b' + i, url })), { id: 'ok', url: `${site.origin}/px?ok` }],
+      }),
+    ),
   );
   await page.goto(tagPage('/bad', `{ endpoint: '/rtc', site: 'pub' }`));
   await expect.poll(async () => (await outcomes(page)).length).toBe(6);
@@ -114,21 +132,43 @@ test('javascript:, data:, blob:, relative and overlong URLs never fire', async (
   ]);
   expect(hits.map((h) => h.url)).toEqual(['/px?ok']);
   expect(await page.evaluate(() => (window as any).__imgs)).toEqual([`${site.origin}/px?ok`]);
-  expect(requests.filter((r) => !r.startsWith(site.origin + '/') || r.includes('/px?') && !r.endsWith('/px?ok'))).toEqual([]);
+  expect(
+    requests.filter((r) => !r.startsWith(site.origin + '/') || (r.includes('/px?') && !r.endsWith('/px?ok'))),
+  ).toEqual([]);
   expect(await page.evaluate(() => (window as any).pwned)).toBeUndefined();
 });
 
 test('pixels are de-duplicated by id for ttl minutes across page loads', async ({ page }) => {
   site.route('/rtc', (_req, _b, res) =>
-    answer(res, 200, JSON.stringify({ segments: [], pixels: [{ id: 'ttl', url: `${site.origin}/px?ttl`, ttl: 60 }, { id: 'page', url: `${site.origin}/px?page` }] })),
+    answer(
+      res,
+      200,
+      JSON.stringify({
+        segments: [],
+        pixels: [
+          { id: 'ttl', url: `${site.origin}/px?ttl`, ttl: 60 },
+          { id: 'page', url: `${site.origin}/px?page` },
+        ],
+      }),
+    ),
   );
   // The second page view after the first call answered: events raised together share a call.
-  const url = tagPage('/dedupe', `{ endpoint: '/rtc', site: 'pub' }`, 'segtag-sync.min.js', `window.result.then(() => segtag('page'));`);
+  const url = tagPage(
+    '/dedupe',
+    `{ endpoint: '/rtc', site: 'pub' }`,
+    'segtag-sync.min.js',
+    `window.result.then(() => segtag('page'));`,
+  );
   await page.goto(url);
   await expect.poll(async () => (await outcomes(page)).length).toBe(4);
   expect(hits.map((h) => h.url).sort()).toEqual(['/px?page', '/px?ttl']);
   // The second call's skips are reported at once, the first call's loads when the images load.
-  expect((await outcomes(page)).map((o: any) => o.reason || o.status).sort()).toEqual(['loaded', 'loaded', 'seen', 'seen']);
+  expect((await outcomes(page)).map((o: any) => o.reason || o.status).sort()).toEqual([
+    'loaded',
+    'loaded',
+    'seen',
+    'seen',
+  ]);
   const record = JSON.parse((await page.evaluate(() => localStorage.getItem('segtag_px:pub')))!);
   expect(record.map((e: [string, number]) => e[0])).toEqual(['ttl']);
 
@@ -138,7 +178,10 @@ test('pixels are de-duplicated by id for ttl minutes across page loads', async (
   expect(hits.map((h) => h.url).sort()).toEqual(['/px?page', '/px?page', '/px?ttl']);
 });
 
-test('cookie destinations: only allowlisted names, on the domain segtag uses, valid bytes', async ({ page, context }) => {
+test('cookie destinations: only allowlisted names, on the domain segtag uses, valid bytes', async ({
+  page,
+  context,
+}) => {
   site.route('/rtc', (_req, _b, res) =>
     answer(
       res,
@@ -176,23 +219,48 @@ test('cookie destinations: only allowlisted names, on the domain segtag uses, va
   ]);
 });
 
-test('withdrawal deletes allowlisted destination cookies, earlier pages\' too, and no other cookie', async ({ page, context }) => {
+test("withdrawal deletes allowlisted destination cookies, earlier pages' too, and no other cookie", async ({
+  page,
+  context,
+}) => {
   let calls = 0;
-  site.route('/rtc', (_req, _b, res) => (calls++, answer(res, 200, JSON.stringify({ segments: ['1'], cookies: [{ name: 'partner', value: 'p' }] }))));
+  site.route(
+    '/rtc',
+    (_req, _b, res) => (
+      calls++,
+      answer(res, 200, JSON.stringify({ segments: ['1'], cookies: [{ name: 'partner', value: 'p' }] }))
+    ),
+  );
   // An earlier page wrote `aam`; the publisher's own cookie is not segtag's to delete.
   await context.addCookies([
     { name: 'aam', value: 'seg=1', url: site.origin },
     { name: 'publisher', value: 'keep', url: site.origin },
   ]);
-  const url = tagPage('/withdraw', `{ endpoint: '/rtc', site: 'pub', cookieDestinations: ['aam', 'partner'] }`, 'segtag-sync.min.js', `window.result.then(() => segtag('setConsent', 'out'));`);
+  const url = tagPage(
+    '/withdraw',
+    `{ endpoint: '/rtc', site: 'pub', cookieDestinations: ['aam', 'partner'] }`,
+    'segtag-sync.min.js',
+    `window.result.then(() => segtag('setConsent', 'out'));`,
+  );
   await page.goto(url);
   await expect.poll(async () => (await context.cookies()).map((c) => c.name).sort()).toEqual(['publisher']);
   expect(calls).toBe(1);
 });
 
-test('the standard segtag.min.js carries no destinations: it rejects cookieDestinations, and ignores pixels and cookies in an answer', async ({ page, context }) => {
+test('the standard segtag.min.js carries no destinations: it rejects cookieDestinations, and ignores pixels and cookies in an answer', async ({
+  page,
+  context,
+}) => {
   site.route('/rtc', (_req, _b, res) =>
-    answer(res, 200, JSON.stringify({ segments: ['1'], pixels: [{ id: 'p1', url: `${site.origin}/px?n=1` }], cookies: [{ name: 'aam', value: 'x' }] })),
+    answer(
+      res,
+      200,
+      JSON.stringify({
+        segments: ['1'],
+        pixels: [{ id: 'p1', url: `${site.origin}/px?n=1` }],
+        cookies: [{ name: 'aam', value: 'x' }],
+      }),
+    ),
   );
   const url = site.page(
     '/plain',
@@ -205,7 +273,9 @@ test('the standard segtag.min.js carries no destinations: it rejects cookieDesti
     </script>`,
   );
   await page.goto(url);
-  expect(await page.evaluate(() => (window as any).refused)).toBe('segtag: invalid cookieDestinations (feature destinations not included)');
+  expect(await page.evaluate(() => (window as any).refused)).toBe(
+    'segtag: invalid cookieDestinations (feature destinations not included)',
+  );
   expect(await page.evaluate(() => (window as any).result)).toMatchObject({ ok: true, segments: ['1'] });
   expect(await page.evaluate(() => (window as any).onDest)).toBe('segtag: invalid command onDestinations');
   await page.waitForTimeout(300);
@@ -241,8 +311,19 @@ test('segtag-aam.min.js speaks the /event format and maps the documented answer'
       }),
     );
   });
-  await page.goto(tagPage('/aam', `{ endpoint: '/event', site: 'pub', protocol: 'dcs', cookie: { name: 'aam' } }`, 'segtag-aam.min.js', `segtag('identify', { '12345': 'abc' });`));
-  expect(await page.evaluate(() => (window as any).result)).toEqual({ ok: true, segments: ['123', '456'], targeting: { seg: ['123', '456'] } });
+  await page.goto(
+    tagPage(
+      '/aam',
+      `{ endpoint: '/event', site: 'pub', protocol: 'dcs', cookie: { name: 'aam' } }`,
+      'segtag-aam.min.js',
+      `segtag('identify', { '12345': 'abc' });`,
+    ),
+  );
+  expect(await page.evaluate(() => (window as any).result)).toEqual({
+    ok: true,
+    segments: ['123', '456'],
+    targeting: { seg: ['123', '456'] },
+  });
   expect(request!.type).toBe('application/x-www-form-urlencoded');
   // identify() ran in the same task as page(), so the call carries the declared id.
   expect(request!.body).toMatch(/^c_section=news&d_uuid=[0-9a-f-]{36}&d_cid=12345%01abc&d_rtbd=json&d_dst=1$/);
@@ -256,13 +337,20 @@ test('segtag-aam.min.js speaks the /event format and maps the documented answer'
   expect(request!.body).toBe('d_uuid=22920112968019678612904394744954398990&d_cid=12345%01abc&d_rtbd=json&d_dst=1');
 });
 
-test('fuzz in the browser: hostile answers never throw, pollute, write or fire what they should not', async ({ page, context }) => {
+test('fuzz in the browser: hostile answers never throw, pollute, write or fire what they should not', async ({
+  page,
+  context,
+}) => {
   test.setTimeout(90_000);
   const cases = [
     ...fc.sample(v1Answer, { numRuns: 150, seed: 6 }).map((b, i) => ({ text: asWire(b, i % 5 == 0), protocol: 'v1' })),
-    ...fc.sample(dcsAnswer, { numRuns: 150, seed: 7 }).map((b, i) => ({ text: asWire(b, i % 5 == 0), protocol: 'dcs' })),
+    ...fc
+      .sample(dcsAnswer, { numRuns: 150, seed: 7 })
+      .map((b, i) => ({ text: asWire(b, i % 5 == 0), protocol: 'dcs' })),
   ];
-  site.route('/fz', (req, _b, res) => answer(res, 200, cases[+new URL(req.url!, site.origin).searchParams.get('i')!].text));
+  site.route('/fz', (req, _b, res) =>
+    answer(res, 200, cases[+new URL(req.url!, site.origin).searchParams.get('i')!].text),
+  );
   const url = site.page(
     '/fuzz',
     `<!doctype html><script type="importmap">{ "imports": { "js-cookie": "/js-cookie.mjs" } }</script>
@@ -286,11 +374,20 @@ test('fuzz in the browser: hostile answers never throw, pollute, write or fire w
   );
   await page.goto(url);
   await page.waitForFunction(() => (window as any).runAll);
-  const results = await page.evaluate((p) => (window as any).runAll(p), cases.map((c) => c.protocol));
+  const results = await page.evaluate(
+    (p) => (window as any).runAll(p),
+    cases.map((c) => c.protocol),
+  );
   expect(results).toEqual(cases.map(() => 'boolean'));
   await page.waitForTimeout(1500); // the last pixels (10 per answer, 100 ms apart)
 
-  expect(await page.evaluate(() => [(window as any).rejections, Object.getOwnPropertyNames(Object.prototype).sort().join() == (window as any).protoBefore, ({} as any).polluted])).toEqual([0, true, undefined]);
+  expect(
+    await page.evaluate(() => [
+      (window as any).rejections,
+      Object.getOwnPropertyNames(Object.prototype).sort().join() == (window as any).protoBefore,
+      ({} as any).polluted,
+    ]),
+  ).toEqual([0, true, undefined]);
   for (const c of await context.cookies()) {
     expect(['segtag', 'segs', 'segtag_uid', 'aam', 'partner']).toContain(c.name);
     expect(c.value).toMatch(COOKIE_OCTETS);

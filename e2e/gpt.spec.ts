@@ -27,7 +27,9 @@ const HELD_SLOT = `<script>
   });
 </script>`;
 
-test('the stand-in enforces GPT rules: a 21-character key, a 41-character value and a reserved character are refused', async ({ page }) => {
+test('the stand-in enforces GPT rules: a 21-character key, a 41-character value and a reserved character are refused', async ({
+  page,
+}) => {
   const url = site.page('/control', `<!doctype html>${GPT_STANDIN}`);
   await page.goto(url);
   await page.evaluate(() => {
@@ -42,7 +44,9 @@ test('the stand-in enforces GPT rules: a 21-character key, a 41-character value 
   expect(g.targeting).toEqual({ seg: ['ok'] });
 });
 
-test('script tag: segtag("gpt", 2000, { refresh: true }) sends the first ad request with the segments, minus a 41-character id', async ({ page }) => {
+test('script tag: segtag("gpt", 2000, { refresh: true }) sends the first ad request with the segments, minus a 41-character id', async ({
+  page,
+}) => {
   const long = 'x'.repeat(41); // a valid segment id (up to 64), too long for GAM
   site.route('/rtc', (_req, _b, res) => answer(res, 200, JSON.stringify({ segments: ['1001', long, '1004'] })));
   const url = site.page(
@@ -66,7 +70,10 @@ test('script tag: segtag("gpt", 2000, { refresh: true }) sends the first ad requ
   expect(warnings).toContain(`segtag: GAM rules drop seg ${long}`);
 });
 
-test('script tag: 500 segments: the cookie keeps what fits maxBytes and GPT receives exactly that, in order', async ({ page, context }) => {
+test('script tag: 500 segments: the cookie keeps what fits maxBytes and GPT receives exactly that, in order', async ({
+  page,
+  context,
+}) => {
   const segments = Array.from({ length: 500 }, (_, i) => `s${i}`);
   site.route('/rtc', (_req, _b, res) => answer(res, 200, JSON.stringify({ segments })));
   const url = site.page(
@@ -118,7 +125,10 @@ test('npm applyGpt: keys and values GAM would refuse never reach GPT, with a deb
   expect(warnings.filter((w) => w.startsWith('segtag: GAM rules drop'))).toHaveLength(7);
 });
 
-test('npm applyGpt: slot-level targeting; follow re-applies fresher segments after the first ad call', async ({ page, context }) => {
+test('npm applyGpt: slot-level targeting; follow re-applies fresher segments after the first ad call', async ({
+  page,
+  context,
+}) => {
   // The server holds its answer until the test releases it, after the first ad request went
   // out. The call's timeout (60 s, the most allowed) outlasts the test's 30 s, so the held call
   // cannot time out first, however slow the machine: no timer races the release.

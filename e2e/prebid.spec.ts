@@ -23,7 +23,8 @@ test.beforeEach(async ({ page, context }) => {
   // Routes registered later run first: the catch-all aborts what the OpenX route does not take.
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(site.origin + '/') || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+    if (url.startsWith(site.origin + '/') || url.startsWith('blob:') || url.startsWith('data:'))
+      return route.continue();
     offLoopback.push(url);
     return route.abort();
   });
@@ -74,7 +75,9 @@ ${PREBID_SETUP('')}
 
 const ours = (request: any) => (request?.user?.data || []).filter((d: any) => d.name == 'segtag.example');
 
-test('fresh segments reach the bidders: ortb2.user.data and the outgoing bid request, held less than the ceiling', async ({ page }) => {
+test('fresh segments reach the bidders: ortb2.user.data and the outgoing bid request, held less than the ceiling', async ({
+  page,
+}) => {
   site.route('/rtc', (_req, _b, res) => answer(res, 200, JSON.stringify({ segments: ['1001', '1004'] })));
   await page.goto(site.page('/pb', npmPage(3000)));
   await page.waitForFunction(() => (window as any).auctionDone, null, { timeout: 15_000 });
@@ -88,7 +91,10 @@ test('fresh segments reach the bidders: ortb2.user.data and the outgoing bid req
   expect(offLoopback).toEqual([]); // nothing but the intercepted bid request tried to leave
 });
 
-test('a slow server: requestBids is held at most the ceiling, then bids with the cached segments', async ({ page, context }) => {
+test('a slow server: requestBids is held at most the ceiling, then bids with the cached segments', async ({
+  page,
+  context,
+}) => {
   site.route('/rtc', () => {}); // never answers within the test
   await context.addCookies([{ name: 'segtag', value: 'seg=cached1%2Ccached2', url: site.origin }]);
   await page.goto(site.page('/pb-slow', npmPage(300)));
@@ -96,7 +102,9 @@ test('a slow server: requestBids is held at most the ceiling, then bids with the
   const held = await page.evaluate(() => (window as any).held);
   expect(held).toBeGreaterThanOrEqual(290);
   expect(held).toBeLessThan(1000);
-  expect(ours(bidRequests[0])).toEqual([{ name: 'segtag.example', ext: { segtax: 600 }, segment: [{ id: 'cached1' }, { id: 'cached2' }] }]);
+  expect(ours(bidRequests[0])).toEqual([
+    { name: 'segtag.example', ext: { segtax: 600 }, segment: [{ id: 'cached1' }, { id: 'cached2' }] },
+  ]);
 });
 
 test('no segments: nothing is merged, the auction runs without a segtag entry', async ({ page }) => {

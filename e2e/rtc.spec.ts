@@ -20,7 +20,10 @@ const delayedLibrary = (ms: number) =>
     res.end(await import('node:fs').then((fs) => fs.readFileSync('dist/segtag.min.js')));
   });
 
-test('script tag: commands queued before the library loads reach the server and the cookie', async ({ page, context }) => {
+test('script tag: commands queued before the library loads reach the server and the cookie', async ({
+  page,
+  context,
+}) => {
   const app = createApp({ rules: 'server/examples/segments.json', logger: false });
   const { url: serverUrl } = await app.listen(0, '127.0.0.1');
   try {
@@ -44,7 +47,11 @@ test('script tag: commands queued before the library loads reach the server and 
     expect(request.method()).toBe('POST');
     expect(request.headers()['content-type']).toBe('text/plain;charset=UTF-8');
     const sent = request.postDataJSON();
-    expect(sent).toMatchObject({ v: 1, site: 'pub-123', events: [{ type: 'page', url, title: 'Article', signals: { c_section: 'sports' } }] });
+    expect(sent).toMatchObject({
+      v: 1,
+      site: 'pub-123',
+      events: [{ type: 'page', url, title: 'Article', signals: { c_section: 'sports' } }],
+    });
 
     expect(await page.evaluate(() => (window as any).queuedBeforeLoad)).toBe(2);
     const result = await page.evaluate(() => (window as any).pageCall);
@@ -70,7 +77,7 @@ test('script tag: commands queued before the library loads reach the server and 
 
 test('npm build: the ES module imported by a module script runs the same loop', async ({ page }) => {
   const calls: any[] = [];
-  site.route("/rtc", (_req, body, res) => {
+  site.route('/rtc', (_req, body, res) => {
     calls.push(JSON.parse(body));
     answer(res, 200, JSON.stringify({ segments: ['a1', 'b2'], ttl: 3 }));
   });
@@ -88,7 +95,11 @@ test('npm build: the ES module imported by a module script runs the same loop', 
   await page.goto(url);
   await page.waitForFunction(() => (window as any).result);
   expect(await page.evaluate(() => (window as any).globalsAfterImport)).toEqual([]);
-  expect(await page.evaluate(() => (window as any).result)).toEqual({ ok: true, segments: ['a1', 'b2'], targeting: { seg: ['a1', 'b2'] } });
+  expect(await page.evaluate(() => (window as any).result)).toEqual({
+    ok: true,
+    segments: ['a1', 'b2'],
+    targeting: { seg: ['a1', 'b2'] },
+  });
   expect(await page.evaluate(() => (window as any).other)).toBe(true);
   expect(calls[0].events[0]).toMatchObject({ type: 'track', name: 'video_start', signals: { c_genre: 'f1' } });
   expect(await page.evaluate(() => document.cookie)).toContain('segtag=seg=a1%2Cb2');
@@ -132,7 +143,12 @@ test('a slow server: ready(300) resolves at its ceiling with the cached segments
   expect(ms).toBeLessThan(1200);
   // The call itself ends at the 2000 ms timeout, resolved (not rejected) with ok:false.
   await page.waitForFunction(() => (window as any).pageResult, null, { timeout: 4000 });
-  expect(await page.evaluate(() => (window as any).pageResult)).toEqual({ ok: false, segments: ['cached'], targeting: { seg: ['cached'] }, error: 'timeout' });
+  expect(await page.evaluate(() => (window as any).pageResult)).toEqual({
+    ok: false,
+    segments: ['cached'],
+    targeting: { seg: ['cached'] },
+    error: 'timeout',
+  });
 });
 
 const malformed: [string, number, string][] = [

@@ -13,7 +13,8 @@ import { startCli as start, stopCli as stop, type CliServer as Server } from '..
 
 const startCli = (args: string[]) => start(['--quiet', ...args]);
 
-const segmentCookie = async (context: BrowserContext) => (await context.cookies()).find((c) => c.name == 'segtag')?.value;
+const segmentCookie = async (context: BrowserContext) =>
+  (await context.cookies()).find((c) => c.name == 'segtag')?.value;
 async function waitForCookie(context: BrowserContext, page: Page, value: string) {
   await expect.poll(() => segmentCookie(context), { timeout: 5000 }).toBe(value);
   await expect(page.locator('#targeting')).toHaveText(`seg=${decodeURIComponent(value.slice(4))}`);
@@ -29,7 +30,10 @@ test.afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the demo page against the CLI server; SIGTERM, restart, and the visitor is remembered', async ({ page, context }) => {
+test('the demo page against the CLI server; SIGTERM, restart, and the visitor is remembered', async ({
+  page,
+  context,
+}) => {
   failOnPageErrors(page);
   const store = `sqlite:${join(dir, 'segtag.db')}`;
   const first = await startCli(['--store', store]);
@@ -66,7 +70,12 @@ test('an Audience Manager-style /event call from a publisher page on another ori
     const url = site.page('/aam', '<!doctype html><title>AAM-style page</title>');
     await page.goto(url);
     const answer = await page.evaluate(async (endpoint) => {
-      const body = new URLSearchParams({ c_section: 'sports', d_uuid: '22920112968019678612904394744954398990', d_rtbd: 'json', d_dst: '1' });
+      const body = new URLSearchParams({
+        c_section: 'sports',
+        d_uuid: '22920112968019678612904394744954398990',
+        d_rtbd: 'json',
+        d_dst: '1',
+      });
       const res = await fetch(`${endpoint}/event`, { method: 'POST', body });
       return { status: res.status, json: await res.json() };
     }, server.url);

@@ -12,7 +12,9 @@ export const DIST_TESTS = ['test/s2s-kill.test.ts', 'test/installed.test.ts'];
 export const root = fileURLToPath(new URL('.', import.meta.url));
 
 /** The sources import the protocol as the package subpath: point it at its source, as tsconfig.json's `paths` does. */
-export const alias = [{ find: /^segtag\/protocol$/, replacement: fileURLToPath(new URL('../src/protocol/index.ts', import.meta.url)) }];
+export const alias = [
+  { find: /^segtag\/protocol$/, replacement: fileURLToPath(new URL('../src/protocol/index.ts', import.meta.url)) },
+];
 
 export default defineConfig({
   root,

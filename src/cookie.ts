@@ -30,7 +30,10 @@ export function decodeCookieValue(value: string): string | undefined {
  *   parseSegmentCookie(req.headers.cookie, { name: 'segtag' })          // Node
  *   parseSegmentCookie(request.headers.get('cookie'))                   // fetch / edge
  */
-export function parseSegmentCookie(cookieHeader: string | string[] | null | undefined, options?: CookieConfig): Targeting {
+export function parseSegmentCookie(
+  cookieHeader: string | string[] | null | undefined,
+  options?: CookieConfig,
+): Targeting {
   const f = resolveCookie(options);
   const header = Array.isArray(cookieHeader) ? cookieHeader.join('; ') : cookieHeader;
   if (typeof header != 'string') return {};

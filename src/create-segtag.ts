@@ -24,7 +24,12 @@ export function createSegtag(config: SegtagConfig, features: SegtagFeatures = {}
   const { dcs, destinations, autoPage } = features;
   requireFeature(cfg._protocol == 'dcs', dcs, 'protocol', 'dcs');
   requireFeature(cfg._autoPage, autoPage, 'autoPage', 'autoPage');
-  requireFeature((config.cookieDestinations as unknown[] | undefined)?.length, destinations, 'cookieDestinations', 'destinations');
+  requireFeature(
+    (config.cookieDestinations as unknown[] | undefined)?.length,
+    destinations,
+    'cookieDestinations',
+    'destinations',
+  );
   const resolved = destinations?._resolve(cfg, config.cookieDestinations);
   const consent = createConsent(cfg.consent);
   const own = [cfg.name, UID_COOKIE].concat(resolved?._cookies || []);

@@ -83,17 +83,41 @@ function carries(style: AdServerStyle, key: string, value: string) {
 // after it, `+`, whitespace, GAM's reserved characters, non-ASCII, NUL, BOM, lone surrogates.
 const char = fc.constantFrom(
   ...',&=+%;#?/ \t\n"\'!*~^()<>[]\\|.:_-aAbC0123F'.split(''),
-  'é', '\u0000', '\uFEFF', '\uD800', '\uDC00', '😀',
+  'é',
+  '\u0000',
+  '\uFEFF',
+  '\uD800',
+  '\uDC00',
+  '😀',
 );
 const safe = fc.string({ unit: fc.constantFrom(...'abkxy_.:-'.split('')), minLength: 1, maxLength: 4 });
 const text = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: char, maxLength: 8 }) },
-  { weight: 3, arbitrary: fc.tuple(safe, fc.string({ unit: char, maxLength: 2 }), fc.string({ unit: char, maxLength: 2 })).map((p) => p.join('')) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(safe, fc.string({ unit: char, maxLength: 2 }), fc.string({ unit: char, maxLength: 2 }))
+      .map((p) => p.join('')),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
 );
 const key = fc.oneof(fc.constantFrom('seg', 'pos', 'k', 'x&y', 'k=v', 'a,b', 'k%41', 'k+1', 'a b', '1k', ''), text);
 const value = fc.oneof(
-  fc.constantFrom('1001', '1004', 'x&y', 'a=b', 'a,b', 'a+b', 'a b', '%41', '100%', 'a%2Cb', '', 'x'.repeat(40), 'x'.repeat(41)),
+  fc.constantFrom(
+    '1001',
+    '1004',
+    'x&y',
+    'a=b',
+    'a,b',
+    'a+b',
+    'a b',
+    '%41',
+    '100%',
+    'a%2Cb',
+    '',
+    'x'.repeat(40),
+    'x'.repeat(41),
+  ),
   text,
 );
 // `__proto__` is left out: gamTargeting assigns it as a prototype and loses it (its own bug).
@@ -120,7 +144,9 @@ describe('toAdServerParams round trip through the ad server decoding', () => {
     fc.assert(
       fc.property(targeting, style, (input, style) => {
         const all = Object.entries(input).flatMap(([k, values]) => values.map((v): Pair => [k, v]));
-        expect(decode[style](toAdServerParams(input, { style }))).toEqual(all.filter(([k, v]) => carries(style, k, v!)));
+        expect(decode[style](toAdServerParams(input, { style }))).toEqual(
+          all.filter(([k, v]) => carries(style, k, v!)),
+        );
       }),
       { numRuns: 2000 },
     );
@@ -143,10 +169,25 @@ describe('toAdServerParams round trip through the ad server decoding', () => {
 
   it('x&y: gam drops it, with nothing invented and nothing lost; query and semicolon carry it', () => {
     const input = { seg: ['1001', 'x&y', '1004'] };
-    expect(decode.gam(toAdServerParams(input, { style: 'gam' }))).toEqual([['seg', '1001'], ['seg', '1004']]);
-    expect(decode.query(toAdServerParams(input, { style: 'query' }))).toEqual([['seg', '1001'], ['seg', 'x&y'], ['seg', '1004']]);
-    expect(decode.semicolon(toAdServerParams(input, { style: 'semicolon' }))).toEqual([['seg', '1001'], ['seg', 'x&y'], ['seg', '1004']]);
+    expect(decode.gam(toAdServerParams(input, { style: 'gam' }))).toEqual([
+      ['seg', '1001'],
+      ['seg', '1004'],
+    ]);
+    expect(decode.query(toAdServerParams(input, { style: 'query' }))).toEqual([
+      ['seg', '1001'],
+      ['seg', 'x&y'],
+      ['seg', '1004'],
+    ]);
+    expect(decode.semicolon(toAdServerParams(input, { style: 'semicolon' }))).toEqual([
+      ['seg', '1001'],
+      ['seg', 'x&y'],
+      ['seg', '1004'],
+    ]);
     // What the old output did: GAM read a segment `x` and a key `y,1004`.
-    expect(decode.gam(encodeURIComponent('seg=1001,x&y,1004'))).toEqual([['seg', '1001'], ['seg', 'x'], ['y,1004', null]]);
+    expect(decode.gam(encodeURIComponent('seg=1001,x&y,1004'))).toEqual([
+      ['seg', '1001'],
+      ['seg', 'x'],
+      ['y,1004', null],
+    ]);
   });
 });

@@ -39,7 +39,13 @@ describe('toAdServerParams', () => {
     toAdServerParams({ seg: ['1001', 'x&y', 'a(b', '1004'], 'a&b': ['1'] }, { style: 'gam', debug: true });
     expect(warn.mock.calls).toEqual([
       ['segtag: GAM rules drop', 'seg', 'a(b'],
-      ['segtag: toAdServerParams dropped', [['seg', 'x&y'], ['a&b', '1']]],
+      [
+        'segtag: toAdServerParams dropped',
+        [
+          ['seg', 'x&y'],
+          ['a&b', '1'],
+        ],
+      ],
     ]);
     warn.mockRestore();
   });
@@ -48,7 +54,10 @@ describe('toAdServerParams', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     expect(toAdServerParams(t, { style: 'query', maxBytes: 11 })).toBe('seg=1&seg=2');
     expect(toAdServerParams(t, { style: 'query', maxBytes: 10, debug: true })).toBe('seg=1');
-    expect(warn).toHaveBeenCalledWith('segtag: toAdServerParams dropped', [['seg', '2'], ['pos', 'top']]);
+    expect(warn).toHaveBeenCalledWith('segtag: toAdServerParams dropped', [
+      ['seg', '2'],
+      ['pos', 'top'],
+    ]);
     expect(toAdServerParams(t, { style: 'gam', maxBytes: 11 })).toBe('seg%3D1%2C2');
     expect(toAdServerParams(t, { style: 'gam', maxBytes: 10 })).toBe('seg%3D1');
     warn.mockRestore();

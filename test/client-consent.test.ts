@@ -13,7 +13,13 @@ function setup(mode: ConsentMode, segments = ['1', '2']) {
   let t = 1_700_000_000_000;
   fake.platform._now = () => t++;
   const consent = createConsent(mode);
-  const tag = createClient(cfg, gatePlatform(fake.platform, consent, [cfg.name, UID_COOKIE]), undefined, undefined, consent);
+  const tag = createClient(
+    cfg,
+    gatePlatform(fake.platform, consent, [cfg.name, UID_COOKIE]),
+    undefined,
+    undefined,
+    consent,
+  );
   return { ...fake, consent, tag };
 }
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
@@ -83,9 +89,16 @@ describe('the client under consent', () => {
   it('a call in flight when consent is withdrawn writes nothing when it answers', async () => {
     let release!: () => void;
     const { platform, jar } = fakePlatform();
-    platform._post = () => new Promise((r) => (release = () => r({ _status: 200, _body: { segments: ['7'], uid: 'server-uid-1' } })));
+    platform._post = () =>
+      new Promise((r) => (release = () => r({ _status: 200, _body: { segments: ['7'], uid: 'server-uid-1' } })));
     const consent = createConsent('in');
-    const tag = createClient(cfg, gatePlatform(platform, consent, [cfg.name, UID_COOKIE]), undefined, undefined, consent);
+    const tag = createClient(
+      cfg,
+      gatePlatform(platform, consent, [cfg.name, UID_COOKIE]),
+      undefined,
+      undefined,
+      consent,
+    );
     const call = tag.page();
     await tick();
     consent._set('out');

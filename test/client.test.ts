@@ -25,7 +25,18 @@ describe('createClient', () => {
     expect(result).toEqual({ ok: true, segments: ['1', '2'], targeting: { seg: ['1', '2'] } });
     expect(sent).toHaveLength(1);
     const [req] = sent;
-    expect(req).toMatchObject({ v: 1, site: 'pub-1', events: [{ type: 'page', url: 'https://www.example.com/a', title: 'A', signals: { c_section: 'sports', n: 1, b: true, list: ['a'] } }] });
+    expect(req).toMatchObject({
+      v: 1,
+      site: 'pub-1',
+      events: [
+        {
+          type: 'page',
+          url: 'https://www.example.com/a',
+          title: 'A',
+          signals: { c_section: 'sports', n: 1, b: true, list: ['a'] },
+        },
+      ],
+    });
     expect(req.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(req.events[0].id).toMatch(/^[0-9a-f-]{36}$/);
     expect(req.events[0].id).not.toBe(req.uid);

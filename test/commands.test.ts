@@ -85,7 +85,7 @@ describe('command runner', () => {
 
   // `in` would find these on Object.prototype and call them on the instance.
   it.each(['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__', '__defineGetter__'])(
-    'rejects %j: only the instance\'s own methods are commands',
+    "rejects %j: only the instance's own methods are commands",
     async (name) => {
       const { command } = setup();
       await command(...init);

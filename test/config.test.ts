@@ -26,16 +26,33 @@ describe('resolveConfig', () => {
   });
 
   it('defaults the value separator by format and accepts every allowed separator', () => {
-    expect(resolveConfig({ ...base, cookie: { format: 'pairs' } })).toMatchObject({ _format: 'pairs', _keySeparator: '=', _valueSeparator: '&' });
+    expect(resolveConfig({ ...base, cookie: { format: 'pairs' } })).toMatchObject({
+      _format: 'pairs',
+      _keySeparator: '=',
+      _valueSeparator: '&',
+    });
     for (const sep of '=,&|;/~!*^@#$') {
       const other = sep == '=' ? '|' : '=';
-      expect(resolveConfig({ ...base, cookie: { keySeparator: other, valueSeparator: sep } })).toMatchObject({ _valueSeparator: sep });
+      expect(resolveConfig({ ...base, cookie: { keySeparator: other, valueSeparator: sep } })).toMatchObject({
+        _valueSeparator: sep,
+      });
     }
   });
 
   it('accepts a same-origin path and explicit cookie settings', () => {
-    const r = resolveConfig({ endpoint: '/v1/rtc', site: 's', cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 } });
-    expect(r).toMatchObject({ _endpoint: '/v1/rtc', name: 'aam', key: 'kv', _days: 1, domain: '.example.com', _maxBytes: 2048 });
+    const r = resolveConfig({
+      endpoint: '/v1/rtc',
+      site: 's',
+      cookie: { name: 'aam', key: 'kv', days: 1, domain: '.example.com', maxBytes: 2048 },
+    });
+    expect(r).toMatchObject({
+      _endpoint: '/v1/rtc',
+      name: 'aam',
+      key: 'kv',
+      _days: 1,
+      domain: '.example.com',
+      _maxBytes: 2048,
+    });
   });
 
   it('keeps the protocol; cookieDestinations is left to the destinations feature', () => {
@@ -46,7 +63,10 @@ describe('resolveConfig', () => {
 
   it('accepts every consent mode and a TCF vendor id', () => {
     for (const mode of ['auto', 'in', 'pending', 'out'] as const)
-      expect(resolveConfig({ ...base, consent: { mode, vendorId: 755 } })).toMatchObject({ consent: mode, _vendorId: 755 });
+      expect(resolveConfig({ ...base, consent: { mode, vendorId: 755 } })).toMatchObject({
+        consent: mode,
+        _vendorId: 755,
+      });
   });
 
   it.each([

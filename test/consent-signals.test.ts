@@ -93,7 +93,16 @@ describe('readConsentSignals with the real IAB CMP libraries', () => {
 
   it('never sends a TC or GPP string with characters outside base64url', () => {
     w.__tcfapi = (_c: string, _v: number, cb: any) =>
-      cb({ gdprApplies: true, eventStatus: 'tcloaded', tcString: '"><script>', purpose: { consents: { 1: true } }, vendor: { consents: {} } }, true);
+      cb(
+        {
+          gdprApplies: true,
+          eventStatus: 'tcloaded',
+          tcString: '"><script>',
+          purpose: { consents: { 1: true } },
+          vendor: { consents: {} },
+        },
+        true,
+      );
     const c = read();
     expect(c._state()).toBe(GRANTED);
     expect(c._wire).toEqual({ gdpr: true });

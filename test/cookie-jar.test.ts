@@ -4,7 +4,12 @@ import { candidateDomains, createCookieJar } from '../src/browser/cookie-jar';
 
 describe('candidateDomains', () => {
   it('goes from the broadest parent to the host itself', () => {
-    expect(candidateDomains('www.news.example.co.uk')).toEqual(['co.uk', 'example.co.uk', 'news.example.co.uk', 'www.news.example.co.uk']);
+    expect(candidateDomains('www.news.example.co.uk')).toEqual([
+      'co.uk',
+      'example.co.uk',
+      'news.example.co.uk',
+      'www.news.example.co.uk',
+    ]);
     expect(candidateDomains('example.com')).toEqual(['example.com']);
   });
 

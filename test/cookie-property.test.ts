@@ -33,7 +33,14 @@ const scenario = fc.record({
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 function write({ cookie: c, segments }: Scenario) {
-  const cfg = resolveCookie({ name: c.name, key: c.key, format: c.format, keySeparator: c.separators[0], valueSeparator: c.separators[1], maxBytes: c.maxBytes });
+  const cfg = resolveCookie({
+    name: c.name,
+    key: c.key,
+    format: c.format,
+    keySeparator: c.separators[0],
+    valueSeparator: c.separators[1],
+    maxBytes: c.maxBytes,
+  });
   const { _value: value, _kept: kept } = serializeSegments(cfg, segments, cfg.name, cfg._maxBytes, encode);
   return { cfg, value, kept, stored: encode(value) };
 }
@@ -80,7 +87,13 @@ describe('segment cookie formats (property)', () => {
         // server side: the Cookie header among other cookies, one of them malformed
         const name = cfg.name;
         const header = `a_${name}=1; ${name}=${stored}; z_${name}=%E0%A4%A`;
-        const options = { name, key: cfg.key, format: cfg._format, keySeparator: cfg._keySeparator, valueSeparator: cfg._valueSeparator };
+        const options = {
+          name,
+          key: cfg.key,
+          format: cfg._format,
+          keySeparator: cfg._keySeparator,
+          valueSeparator: cfg._valueSeparator,
+        };
         expect(parseSegmentCookie(header, options)).toEqual(expected);
         // the `cookie` package's parser and decoder
         expect(parseSegments(parseCookie(header)[name], cfg)).toEqual(kept);

@@ -36,7 +36,12 @@ describe('createSegtag: a config naming a feature that was not passed', () => {
   const cases: [string, Partial<SegtagConfig>, keyof SegtagFeatures, string][] = [
     ['protocol: dcs', { protocol: 'dcs' }, 'dcs', 'segtag: invalid protocol (feature dcs not included)'],
     ['autoPage: true', { autoPage: true }, 'autoPage', 'segtag: invalid autoPage (feature autoPage not included)'],
-    ['cookieDestinations', { cookieDestinations: ['aam'] }, 'destinations', 'segtag: invalid cookieDestinations (feature destinations not included)'],
+    [
+      'cookieDestinations',
+      { cookieDestinations: ['aam'] },
+      'destinations',
+      'segtag: invalid cookieDestinations (feature destinations not included)',
+    ],
   ];
   for (const [name, option, feature, message] of cases) {
     for (const [build, features] of Object.entries(builds)) {
@@ -66,9 +71,9 @@ describe('createSegtag with the destinations feature', () => {
     let asked = 0;
     (window as any).__tcfapi = () => asked++;
     try {
-      expect(() => createSegtag({ endpoint: '/e', site: 's', cookieDestinations: list as any }, { destinations })).toThrow(
-        'segtag: invalid cookieDestinations',
-      );
+      expect(() =>
+        createSegtag({ endpoint: '/e', site: 's', cookieDestinations: list as any }, { destinations }),
+      ).toThrow('segtag: invalid cookieDestinations');
       expect(asked).toBe(0);
     } finally {
       delete (window as any).__tcfapi;

@@ -22,13 +22,23 @@ const request = (over: Partial<CallRequest> = {}): CallRequest => ({
   v: 1,
   site: 'pub',
   uid: 'visitor-0001',
-  events: [{ id: 'e1', type: 'page', ts: 1, url: 'https://www.example.com/', signals: { c_section: 'sports', p_age: 42, tags: ['f1', 'motor'], loggedIn: true, d_uuid: 'spoof' } }],
+  events: [
+    {
+      id: 'e1',
+      type: 'page',
+      ts: 1,
+      url: 'https://www.example.com/',
+      signals: { c_section: 'sports', p_age: 42, tags: ['f1', 'motor'], loggedIn: true, d_uuid: 'spoof' },
+    },
+  ],
   ...over,
 });
 
 describe('encodeDcs', () => {
   it('sends the /event keys as a form-encoded body, d_rtbd=json&d_dst=1 last', () => {
-    const { _body: body, _contentType: contentType } = encodeDcs(request({ ids: { '12345': 'abc', '678': 'x y', crm: 'dropped' } }));
+    const { _body: body, _contentType: contentType } = encodeDcs(
+      request({ ids: { '12345': 'abc', '678': 'x y', crm: 'dropped' } }),
+    );
     expect(contentType).toBe('application/x-www-form-urlencoded');
     expect(body).toBe(
       'c_section=sports&p_age=42&c_tags=f1%2Cmotor&c_loggedIn=true&c_d_uuid=spoof' +
@@ -40,7 +50,9 @@ describe('encodeDcs', () => {
   });
 
   it('sends a track event name as c_event', () => {
-    const { _body: body } = encodeDcs(request({ events: [{ id: 'e', type: 'track', name: 'video start', ts: 1, url: 'u', signals: {} }] }));
+    const { _body: body } = encodeDcs(
+      request({ events: [{ id: 'e', type: 'track', name: 'video start', ts: 1, url: 'u', signals: {} }] }),
+    );
     expect(body).toBe('c_event=video+start&d_uuid=visitor-0001&d_rtbd=json&d_dst=1');
   });
 });
@@ -64,7 +76,15 @@ describe('decodeDcs', () => {
   });
 
   it('skips iframe destinations, reads numeric ids, and treats an empty 200 as "nothing new"', () => {
-    const r = decodeDcs({ dests: [{ id: 5, c: 'https://a/', y: 'iframe' }, { id: 6, c: 'https://b/' }] }, { name: 'segtag', ...SINGLE })!;
+    const r = decodeDcs(
+      {
+        dests: [
+          { id: 5, c: 'https://a/', y: 'iframe' },
+          { id: 6, c: 'https://b/' },
+        ],
+      },
+      { name: 'segtag', ...SINGLE },
+    )!;
     expect(r.pixels).toEqual([{ id: '6', url: 'https://b/', hideReferrer: false, ttl: undefined }]);
     expect(decodeDcs({}, { name: 'segtag', ...SINGLE })).toEqual({});
   });
@@ -79,7 +99,15 @@ describe('a client speaking DCS', () => {
     vi.useFakeTimers();
     try {
       const { platform, jar, sent, fired } = fakePlatform(() => ({ status: 200, body: EXAMPLE }));
-      const cfg = resolveCookieDestinations(resolveConfig({ endpoint: 'https://pub.demdex.net/event', site: 'pub', protocol: 'dcs', cookie: { name: 'segs' } }), ['aam']);
+      const cfg = resolveCookieDestinations(
+        resolveConfig({
+          endpoint: 'https://pub.demdex.net/event',
+          site: 'pub',
+          protocol: 'dcs',
+          cookie: { name: 'segs' },
+        }),
+        ['aam'],
+      );
       const tag = createClient(cfg, platform, dcs, createDestinations(cfg, platform));
       tag.identify({ '12345': 'abc' });
       const result = await tag.page({ c_section: 'sports' });

@@ -29,13 +29,18 @@ function sharedStorage(backend: Map<string, string>, lag = 20) {
   return (): KeyValueStore => {
     const view = { copy: new Map(backend), pending: 0 };
     views.push(view);
+    /** Sets `key` in `map`, or deletes it when `value` is absent. */
+    const put = (map: Map<string, string>, key: string, value?: string) => {
+      if (value == null) map.delete(key);
+      else map.set(key, value);
+    };
     const write = (key: string, value?: string) => {
-      value == null ? view.copy.delete(key) : view.copy.set(key, value);
+      put(view.copy, key, value);
       view.pending++;
       setTimeout(() => {
-        value == null ? backend.delete(key) : backend.set(key, value);
+        put(backend, key, value);
         view.pending--;
-        for (const other of views) if (other != view && !other.pending) value == null ? other.copy.delete(key) : other.copy.set(key, value);
+        for (const other of views) if (other != view && !other.pending) put(other.copy, key, value);
       }, lag);
     };
     return { get: (key) => view.copy.get(key) ?? null, set: write, remove: (key) => write(key) };
@@ -60,7 +65,10 @@ function tab(
   return { ...fake, tag };
 }
 /** A server that answers after `ms` of (fake) time. */
-const slow = (ms: number, answer = ok) => (body: any) => new Promise<HttpAnswer>((r) => setTimeout(() => r(answer(body)), ms));
+const slow =
+  (ms: number, answer = ok) =>
+  (body: any) =>
+    new Promise<HttpAnswer>((r) => setTimeout(() => r(answer(body)), ms));
 const never = () => new Promise<HttpAnswer>(() => {});
 
 beforeEach(() => {
@@ -97,7 +105,9 @@ describe('batching', () => {
     for (let i = 0; i < 120; i++) void tag.track('e' + i);
     await vi.advanceTimersByTimeAsync(100);
     expect(sent.map((r) => r.events.length)).toEqual([50, 50, 20]);
-    expect(sent.flatMap((r) => r.events.map((e: any) => e.name))).toEqual(Array.from({ length: 120 }, (_, i) => 'e' + i));
+    expect(sent.flatMap((r) => r.events.map((e: any) => e.name))).toEqual(
+      Array.from({ length: 120 }, (_, i) => 'e' + i),
+    );
   });
 
   it('caps a call at 10,000 characters of events (a call and a flush fit the keepalive quota)', async () => {
@@ -208,7 +218,10 @@ describe('retries', () => {
 describe('acknowledgement', () => {
   it('forgets only acknowledged events and resends the rest', async () => {
     let n = 0;
-    const { tag, sent } = tab((body) => ({ status: 200, body: { segments: ['1'], ack: ++n == 1 ? [body.events[0].id, 42, null] : ids(body) } }));
+    const { tag, sent } = tab((body) => ({
+      status: 200,
+      body: { segments: ['1'], ack: ++n == 1 ? [body.events[0].id, 42, null] : ids(body) },
+    }));
     const [a, b] = [tag.track('a'), tag.track('b')];
     expect(await a).toMatchObject({ ok: true });
     expect(await b).toMatchObject({ ok: false, error: 'not acknowledged' });
@@ -316,7 +329,8 @@ describe('two tabs of one site', () => {
     const store = new Map<string, string>();
     const storage = sharedStorage(store);
     let failing = true;
-    const server = (body: any) => new Promise<HttpAnswer>((r) => setTimeout(() => r(failing ? { status: 503, body: undefined } : ok(body)), 50));
+    const server = (body: any) =>
+      new Promise<HttpAnswer>((r) => setTimeout(() => r(failing ? { status: 503, body: undefined } : ok(body)), 50));
     const a = tab(server, {}, store, storage());
     const b = tab(server, {}, store, storage());
     for (let i = 0; i < 10; i++) {
@@ -345,7 +359,13 @@ describe('two tabs of one site', () => {
 
   it('two tabs that claim a lapsed event at once: only the claim that stands sends it', async () => {
     const store = new Map<string, string>();
-    const event = { id: 'orphan-1', type: 'page', ts: Date.now() - 60000, url: 'https://www.example.com/x', signals: {} };
+    const event = {
+      id: 'orphan-1',
+      type: 'page',
+      ts: Date.now() - 60000,
+      url: 'https://www.example.com/x',
+      signals: {},
+    };
     store.set(KEY, JSON.stringify([{ e: event, o: 'closed-tab', x: Date.now() - 1 }]));
     const storage = sharedStorage(store);
     // Both read the orphan before either claim lands.
@@ -399,7 +419,9 @@ describe('page lifecycle', () => {
   });
 
   it('destroy() removes every listener and timer and keeps the queue stored', async () => {
-    const { tag, store, lifecycleListeners, navigationListeners } = tab(() => ({ status: 503, body: undefined }), { autoPage: true });
+    const { tag, store, lifecycleListeners, navigationListeners } = tab(() => ({ status: 503, body: undefined }), {
+      autoPage: true,
+    });
     await tag.page();
     expect(vi.getTimerCount()).toBe(1);
     expect(lifecycleListeners.size + navigationListeners.size).toBe(2);
@@ -414,7 +436,13 @@ describe('single-page apps (autoPage)', () => {
   it('sends one page view per change of address, none for the same address or a #fragment', async () => {
     const { tag, sent, navigate } = tab(ok, { autoPage: true });
     await tag.page();
-    for (const url of ['https://www.example.com/b', 'https://www.example.com/b', 'https://www.example.com/b#top', 'https://www.example.com/c?q=1', 'https://www.example.com/a']) {
+    for (const url of [
+      'https://www.example.com/b',
+      'https://www.example.com/b',
+      'https://www.example.com/b#top',
+      'https://www.example.com/c?q=1',
+      'https://www.example.com/a',
+    ]) {
       navigate(url);
       await vi.advanceTimersByTimeAsync(10);
     }
@@ -431,7 +459,9 @@ describe('single-page apps (autoPage)', () => {
     navigate('https://www.example.com/d');
     void tag.page({ c_section: 'd' });
     await vi.advanceTimersByTimeAsync(10);
-    expect(sent.flatMap((r) => r.events)).toMatchObject([{ type: 'page', url: 'https://www.example.com/d', signals: { c_section: 'd' } }]);
+    expect(sent.flatMap((r) => r.events)).toMatchObject([
+      { type: 'page', url: 'https://www.example.com/d', signals: { c_section: 'd' } },
+    ]);
   });
 
   it('ignores navigations after destroy() (a wrapper another script kept may still call)', async () => {

@@ -9,7 +9,11 @@ import { fakePlatform } from './fake-platform';
 import { jsonCodecWithDestinations, parseResponseWithDestinations } from '../src/core/codec';
 import { createDestinations } from '../src/core/destinations';
 
-const cfg = (extra = {}) => resolveCookieDestinations(resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-1', ...extra }), ['aam', 'partner']);
+const cfg = (extra = {}) =>
+  resolveCookieDestinations(resolveConfig({ endpoint: 'https://dcs.example.com/v1/rtc', site: 'pub-1', ...extra }), [
+    'aam',
+    'partner',
+  ]);
 
 /** A client whose server answers `body` (plus empty segments), with outcomes collected. */
 function setup(body: any, extra = {}, platformExtra: Partial<ReturnType<typeof fakePlatform>['platform']> = {}) {
@@ -29,7 +33,16 @@ describe('parseDestinations (through parseResponseWithDestinations)', () => {
   it('keeps well-shaped entries only, at most 50 of each', () => {
     const r = parseResponseWithDestinations({
       segments: [],
-      pixels: [px('1', 'https://a/'), px('bad id', 'https://a/'), { id: '2' }, null, 'x', [], { id: 3, url: 'https://a/' }, ...Array.from({ length: 60 }, (_, i) => px('p' + i, 'https://a/'))],
+      pixels: [
+        px('1', 'https://a/'),
+        px('bad id', 'https://a/'),
+        { id: '2' },
+        null,
+        'x',
+        [],
+        { id: 3, url: 'https://a/' },
+        ...Array.from({ length: 60 }, (_, i) => px('p' + i, 'https://a/')),
+      ],
       cookies: [{ name: 'aam', value: 'v' }, { name: 'aam' }, { name: 1, value: 'v' }, 7],
     })!;
     // The first 50 entries are read, then the malformed ones among them dropped.
@@ -38,17 +51,25 @@ describe('parseDestinations (through parseResponseWithDestinations)', () => {
   });
 
   it('treats missing or wrong-typed lists as empty', () => {
-    expect(parseResponseWithDestinations({ segments: [], pixels: 'x', cookies: { name: 'aam' } })).toEqual({ segments: [] });
+    expect(parseResponseWithDestinations({ segments: [], pixels: 'x', cookies: { name: 'aam' } })).toEqual({
+      segments: [],
+    });
   });
 
   it('are not read at all by the standard script tag codec', () => {
-    expect(parseResponse({ segments: [], pixels: [px('1', 'https://a/')], cookies: [{ name: 'aam', value: 'v' }] })).toEqual({ segments: [] });
+    expect(
+      parseResponse({ segments: [], pixels: [px('1', 'https://a/')], cookies: [{ name: 'aam', value: 'v' }] }),
+    ).toEqual({ segments: [] });
   });
 });
 
 describe('expandMacros', () => {
   it('expands every macro, URL-encoded', () => {
-    const url = expandMacros('https://p/?r=%rnd%&t=%timestamp%&u=%uid%&g=${GDPR}&c=${GDPR_CONSENT_755}&k=%keep%', { uid: 'a b&c', gdpr: 1, tcString: 'CO x=' }, 1700000000000);
+    const url = expandMacros(
+      'https://p/?r=%rnd%&t=%timestamp%&u=%uid%&g=${GDPR}&c=${GDPR_CONSENT_755}&k=%keep%',
+      { uid: 'a b&c', gdpr: 1, tcString: 'CO x=' },
+      1700000000000,
+    );
     expect(url).toMatch(/^https:\/\/p\/\?r=\d+&t=1700000000000&u=a%20b%26c&g=1&c=CO%20x%3D&k=%keep%$/);
   });
 
@@ -80,8 +101,23 @@ describe('pixel syncs', () => {
 
   it('never fires javascript:, data:, blob:, relative, http (on an https page) or overlong URLs', async () => {
     vi.useFakeTimers();
-    const bad = ['javascript:alert(1)', 'data:image/gif;base64,R0lG', 'blob:https://a/x', '/relative', '//a.example/p', 'http://a.example/p', 'https://a.example/' + 'x'.repeat(5000), 'ftp://a/', 'not a url', '%uid%:alert(1)'];
-    const { tag, fired, outcomes } = setup({ pixels: bad.map((url, i) => px('b' + i, url)) }, {}, { _uuid: () => 'javascript' });
+    const bad = [
+      'javascript:alert(1)',
+      'data:image/gif;base64,R0lG',
+      'blob:https://a/x',
+      '/relative',
+      '//a.example/p',
+      'http://a.example/p',
+      'https://a.example/' + 'x'.repeat(5000),
+      'ftp://a/',
+      'not a url',
+      '%uid%:alert(1)',
+    ];
+    const { tag, fired, outcomes } = setup(
+      { pixels: bad.map((url, i) => px('b' + i, url)) },
+      {},
+      { _uuid: () => 'javascript' },
+    );
     await tag.page();
     await settle();
     expect(fired).toEqual([]);
@@ -90,7 +126,11 @@ describe('pixel syncs', () => {
 
   it('allows http pixels on an http page', async () => {
     vi.useFakeTimers();
-    const { tag, fired } = setup({ pixels: [px('1', 'http://a.example/p')] }, {}, { _context: () => ({ url: 'http://www.example.com/' }) });
+    const { tag, fired } = setup(
+      { pixels: [px('1', 'http://a.example/p')] },
+      {},
+      { _context: () => ({ url: 'http://www.example.com/' }) },
+    );
     await tag.page();
     await settle();
     expect(fired.map((f) => f.url)).toEqual(['http://a.example/p']);
@@ -99,7 +139,9 @@ describe('pixel syncs', () => {
   it('spaces pixels 100 ms apart, also across answers, and fires at most 10 per answer', async () => {
     vi.useFakeTimers();
     const start = Date.now();
-    const { tag, fired, outcomes } = setup({ pixels: Array.from({ length: 12 }, (_, i) => px('p' + i, `https://a.example/${i}`)) });
+    const { tag, fired, outcomes } = setup({
+      pixels: Array.from({ length: 12 }, (_, i) => px('p' + i, `https://a.example/${i}`)),
+    });
     await tag.page();
     await vi.advanceTimersByTimeAsync(0);
     expect(fired).toHaveLength(1);
@@ -113,7 +155,11 @@ describe('pixel syncs', () => {
 
   it('de-duplicates by id: for ttl minutes across pages, for the page without ttl', async () => {
     vi.useFakeTimers();
-    const pixels = [px('t', 'https://a.example/t', { ttl: 10 }), px('n', 'https://a.example/n'), px('t', 'https://a.example/t2', { ttl: 10 })];
+    const pixels = [
+      px('t', 'https://a.example/t', { ttl: 10 }),
+      px('n', 'https://a.example/n'),
+      px('t', 'https://a.example/t2', { ttl: 10 }),
+    ];
     const first = setup({ pixels });
     await first.tag.page();
     await first.tag.page();
@@ -138,7 +184,14 @@ describe('pixel syncs', () => {
 
   it('caps the persisted record and survives any junk in storage', async () => {
     vi.useFakeTimers();
-    for (const junk of ['{', 'null', '{"__proto__":{"x":1}}', '[1,2]', '"str"', '[["t",1e99],["__proto__",1e99],[{},{}]]']) {
+    for (const junk of [
+      '{',
+      'null',
+      '{"__proto__":{"x":1}}',
+      '[1,2]',
+      '"str"',
+      '[["t",1e99],["__proto__",1e99],[{},{}]]',
+    ]) {
       const { tag, fired, store } = setup({ pixels: [px('t', 'https://a.example/t', { ttl: 5 })] });
       store.set('segtag_px:pub-1', junk);
       await tag.page();
@@ -146,7 +199,9 @@ describe('pixel syncs', () => {
       expect(fired.length).toBe(junk.includes('"t"') ? 0 : 1);
       expect(({} as any).x).toBeUndefined();
     }
-    const { tag, store } = setup({ pixels: Array.from({ length: 50 }, (_, i) => px('x'.repeat(60) + i, 'https://a.example/', { ttl: 60 })) });
+    const { tag, store } = setup({
+      pixels: Array.from({ length: 50 }, (_, i) => px('x'.repeat(60) + i, 'https://a.example/', { ttl: 60 })),
+    });
     for (let i = 0; i < 3; i++) await tag.page();
     const record = JSON.parse(store.get('segtag_px:pub-1')!);
     expect(record.length).toBeLessThanOrEqual(MAX_SEEN);
@@ -155,7 +210,11 @@ describe('pixel syncs', () => {
 
   it('expands consent macros from the platform consent state when there is one', async () => {
     vi.useFakeTimers();
-    const { tag, fired } = setup({ pixels: [px('1', 'https://a.example/?g=${GDPR}&c=${GDPR_CONSENT_755}')] }, {}, { _macroConsent: () => ({ gdpr: 1, tcString: 'CPabc' }) });
+    const { tag, fired } = setup(
+      { pixels: [px('1', 'https://a.example/?g=${GDPR}&c=${GDPR_CONSENT_755}')] },
+      {},
+      { _macroConsent: () => ({ gdpr: 1, tcString: 'CPabc' }) },
+    );
     await tag.page();
     await settle();
     expect(fired[0].url).toBe('https://a.example/?g=1&c=CPabc');
@@ -163,7 +222,11 @@ describe('pixel syncs', () => {
 
   it('reports a rejected fire as an error and keeps going', async () => {
     vi.useFakeTimers();
-    const { tag, outcomes } = setup({ pixels: [px('1', 'https://a.example/')] }, {}, { _fire: () => Promise.reject(new Error('blocked')) });
+    const { tag, outcomes } = setup(
+      { pixels: [px('1', 'https://a.example/')] },
+      {},
+      { _fire: () => Promise.reject(new Error('blocked')) },
+    );
     await tag.page();
     await settle();
     expect(outcomes).toEqual([{ type: 'pixel', id: '1', status: 'error' }]);
@@ -172,20 +235,18 @@ describe('pixel syncs', () => {
 
 describe('cookie destinations', () => {
   it('writes allowlisted cookies only, with a reason for every skip', async () => {
-    const { tag, jar, outcomes } = setup(
-      {
-        cookies: [
-          { name: 'aam', value: 'seg=123,456', ttl: 30, domain: 'example.com' },
-          { name: 'partner', value: 'x', ttl: 9999 },
-          { name: 'segtag_uid', value: 'hijack' },
-          { name: 'evil; domain=x', value: 'v' },
-          { name: 'aam', value: 'line\nbreak' },
-          { name: 'aam', value: 'é' },
-          { name: 'partner', value: 'x'.repeat(3000) },
-          { name: 'partner', value: 'v', domain: 'other.com' },
-        ],
-      },
-    );
+    const { tag, jar, outcomes } = setup({
+      cookies: [
+        { name: 'aam', value: 'seg=123,456', ttl: 30, domain: 'example.com' },
+        { name: 'partner', value: 'x', ttl: 9999 },
+        { name: 'segtag_uid', value: 'hijack' },
+        { name: 'evil; domain=x', value: 'v' },
+        { name: 'aam', value: 'line\nbreak' },
+        { name: 'aam', value: 'é' },
+        { name: 'partner', value: 'x'.repeat(3000) },
+        { name: 'partner', value: 'v', domain: 'other.com' },
+      ],
+    });
     await tag.page();
     expect(jar.get('aam')).toEqual({ value: 'seg=123,456', days: 30 });
     expect(jar.get('partner')).toEqual({ value: 'x', days: 30 });
@@ -246,6 +307,8 @@ describe('cookie destinations', () => {
       info.mockRestore();
     }
     const p = fakePlatform().platform;
-    expect(() => createClient(cfg(), p, undefined, createDestinations(cfg(), p)).onDestinations!('x' as any)).toThrow(/onDestinations/);
+    expect(() => createClient(cfg(), p, undefined, createDestinations(cfg(), p)).onDestinations!('x' as any)).toThrow(
+      /onDestinations/,
+    );
   });
 });

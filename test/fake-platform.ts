@@ -15,7 +15,10 @@ export interface FakeAnswer {
 let platforms = 0;
 
 export function fakePlatform(
-  answer: (body: any, keepalive?: boolean) => Promise<FakeAnswer> | FakeAnswer = () => ({ status: 200, body: { segments: [] } }),
+  answer: (body: any, keepalive?: boolean) => Promise<FakeAnswer> | FakeAnswer = () => ({
+    status: 200,
+    body: { segments: [] },
+  }),
   /** Pass another platform's store to share "localStorage" between tabs or page loads. */
   store = new Map<string, string>(),
 ) {
@@ -77,5 +80,17 @@ export function fakePlatform(
     navigationListeners.add(listener);
     return () => void navigationListeners.delete(listener);
   };
-  return { platform, jar, store, sent, fired, state, fire, navigate, navigation, lifecycleListeners, navigationListeners };
+  return {
+    platform,
+    jar,
+    store,
+    sent,
+    fired,
+    state,
+    fire,
+    navigate,
+    navigation,
+    lifecycleListeners,
+    navigationListeners,
+  };
 }

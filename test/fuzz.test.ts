@@ -16,8 +16,21 @@ const reached = { fired: 0, written: 0, skipped: 0 };
 
 async function run(text: string, protocol: 'v1' | 'dcs') {
   const fake = fakePlatform(() => ({ status: 200, body: JSON.parse(text) }));
-  const cfg = resolveCookieDestinations(resolveConfig({ endpoint: '/rtc', site: 'fuzz', protocol, cookie: { name: protocol == 'dcs' ? 'segs' : 'segtag' } }), ALLOWED);
-  const tag = createClient(cfg, fake.platform, protocol == 'dcs' ? dcs : jsonCodecWithDestinations, createDestinations(cfg, fake.platform));
+  const cfg = resolveCookieDestinations(
+    resolveConfig({
+      endpoint: '/rtc',
+      site: 'fuzz',
+      protocol,
+      cookie: { name: protocol == 'dcs' ? 'segs' : 'segtag' },
+    }),
+    ALLOWED,
+  );
+  const tag = createClient(
+    cfg,
+    fake.platform,
+    protocol == 'dcs' ? dcs : jsonCodecWithDestinations,
+    createDestinations(cfg, fake.platform),
+  );
   const outcomes: unknown[] = [];
   tag.onDestinations!((o) => outcomes.push(o));
   const result = await tag.page({ c_x: '1' });

@@ -28,7 +28,10 @@ function recording() {
       remove: (k: string) => void store.delete(k),
     },
     _fire: vi.fn(async (_url: string, _hideReferrer: boolean) => true),
-    _post: vi.fn(async (_url: string, _body: string, _timeout: number) => ({ _status: 200, _body: { segments: [] } as unknown })),
+    _post: vi.fn(async (_url: string, _body: string, _timeout: number) => ({
+      _status: 200,
+      _body: { segments: [] } as unknown,
+    })),
     _context: () => ({ url: 'https://www.example.com/' }),
     _uuid: () => 'u',
     _now: () => 1,

@@ -29,7 +29,14 @@ afterEach(() => {
 
 describe('GAM key-value rules', () => {
   it('drops keys over 20 characters, starting with a digit, with spaces or reserved characters', () => {
-    const t = gamTargeting({ ['k'.repeat(20)]: ['1'], ['k'.repeat(21)]: ['1'], '1k': ['1'], 'a b': ['1'], 'a=b': ['1'], _ok: ['1'] });
+    const t = gamTargeting({
+      ['k'.repeat(20)]: ['1'],
+      ['k'.repeat(21)]: ['1'],
+      '1k': ['1'],
+      'a b': ['1'],
+      'a=b': ['1'],
+      _ok: ['1'],
+    });
     expect(Object.keys(t)).toEqual(['k'.repeat(20), '_ok']);
   });
 

@@ -3,7 +3,9 @@ import { MAX_SEGMENTS, parseResponse } from '../src/protocol/parse-response';
 
 describe('parseResponse', () => {
   it('copies only the known fields', () => {
-    const body = JSON.parse('{"segments":["1","a.b:c-d_e"],"uid":"abcdefgh-1234","ttl":7,"tid":"t1","extra":1,"__proto__":{"polluted":1}}');
+    const body = JSON.parse(
+      '{"segments":["1","a.b:c-d_e"],"uid":"abcdefgh-1234","ttl":7,"tid":"t1","extra":1,"__proto__":{"polluted":1}}',
+    );
     const r = parseResponse(body)!;
     expect(r).toEqual({ segments: ['1', 'a.b:c-d_e'], uid: 'abcdefgh-1234', ttl: 7 });
     expect(Object.keys(r)).not.toContain('extra');

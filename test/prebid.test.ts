@@ -45,7 +45,14 @@ function fakePbjs() {
     },
   };
   const run = () => pbjs.que.splice(0).forEach((f) => f());
-  return { pbjs, log, run, get ortb2() { return ortb2; } };
+  return {
+    pbjs,
+    log,
+    run,
+    get ortb2() {
+      return ortb2;
+    },
+  };
 }
 
 function fakeTag(answerAfter: number | null, targeting: Targeting = { seg: ['1'] }) {
@@ -69,7 +76,12 @@ describe('applyPrebid', () => {
     f.run();
     expect(f.ortb2).toEqual({
       site: { page: 'p' },
-      user: { data: [{ name: 'other', segment: [{ id: 'o' }] }, { name: 'segtag.example', segment: [{ id: '1' }] }] },
+      user: {
+        data: [
+          { name: 'other', segment: [{ id: 'o' }] },
+          { name: 'segtag.example', segment: [{ id: '1' }] },
+        ],
+      },
     });
   });
 

@@ -23,10 +23,19 @@ describe('segment cookie value', () => {
   });
 
   it('custom key and separators', () => {
-    expect(serializeSegments(fmt({ key: 'aud', _keySeparator: '|', _valueSeparator: ';' }), ['1', '2'], 'n', 3000, encode)._value).toBe('aud|1;2');
-    expect(serializeSegments(fmt({ _format: 'pairs', key: 'x', _keySeparator: '~', _valueSeparator: '!' }), ['1', '2'], 'n', 3000, encode)._value).toBe(
-      'x~1!x~2',
-    );
+    expect(
+      serializeSegments(fmt({ key: 'aud', _keySeparator: '|', _valueSeparator: ';' }), ['1', '2'], 'n', 3000, encode)
+        ._value,
+    ).toBe('aud|1;2');
+    expect(
+      serializeSegments(
+        fmt({ _format: 'pairs', key: 'x', _keySeparator: '~', _valueSeparator: '!' }),
+        ['1', '2'],
+        'n',
+        3000,
+        encode,
+      )._value,
+    ).toBe('x~1!x~2');
   });
 
   it('keeps the longest prefix whose name + encoded value fits maxBytes', () => {

@@ -15,8 +15,24 @@ describe('storage (guarded localStorage)', () => {
     localStorage.setItem('k', 'kept');
     const original = Object.getOwnPropertyDescriptor(globalThis, 'localStorage');
     for (const broken of [
-      { get: () => { throw new DOMException('denied', 'SecurityError'); } },
-      { get: () => ({ getItem() { throw new Error('x'); }, setItem() { throw new DOMException('full', 'QuotaExceededError'); }, removeItem() { throw new Error('x'); } }) },
+      {
+        get: () => {
+          throw new DOMException('denied', 'SecurityError');
+        },
+      },
+      {
+        get: () => ({
+          getItem() {
+            throw new Error('x');
+          },
+          setItem() {
+            throw new DOMException('full', 'QuotaExceededError');
+          },
+          removeItem() {
+            throw new Error('x');
+          },
+        }),
+      },
       { get: () => undefined }, // a page that removed localStorage
     ]) {
       Object.defineProperty(globalThis, 'localStorage', { configurable: true, ...broken });

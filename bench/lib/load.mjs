@@ -37,7 +37,13 @@ export async function hit(url, { seconds, connections = 10, pipelining = 1, over
     });
   }
   const r = await instance;
-  return { ok: r['2xx'], duration: r.duration, errors: r.errors + r.timeouts, non2xx: r.non2xx, p99Autocannon: r.latency.p99 };
+  return {
+    ok: r['2xx'],
+    duration: r.duration,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    p99Autocannon: r.latency.p99,
+  };
 }
 
 /** Adds up runs of one case (e.g. interleaved slices) into req/s and latency percentiles. */

@@ -21,7 +21,9 @@ export async function waitDone(page, timeoutMs = 30_000) {
   try {
     await Promise.race([
       finished,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`not done after ${timeoutMs} ms`)), timeoutMs))),
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`not done after ${timeoutMs} ms`)), timeoutMs)),
+      ),
     ]);
   } finally {
     clearTimeout(timer);

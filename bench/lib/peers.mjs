@@ -16,7 +16,12 @@ export const PEERS = {
     script: 'dist/umd/standalone.js',
     label: 'Segment analytics-next (standalone loader)',
   },
-  webVitals: { pkg: 'web-vitals', version: '6.2.3', script: 'dist/web-vitals.iife.js', label: 'web-vitals (small-library reference)' },
+  webVitals: {
+    pkg: 'web-vitals',
+    version: '6.2.3',
+    script: 'dist/web-vitals.iife.js',
+    label: 'web-vitals (small-library reference)',
+  },
   jsCookie: { pkg: 'js-cookie', version: '3.0.8', script: 'dist/js.cookie.min.js', label: 'js-cookie' },
 };
 

@@ -13,7 +13,10 @@ export function startProcess(cmd, args, { ready, timeoutMs = 30_000, env, cwd } 
   let err = '';
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const matched = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cmd} not ready after ${timeoutMs} ms:\n${out}${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${cmd} not ready after ${timeoutMs} ms:\n${out}${err}`)),
+      timeoutMs,
+    );
     proc.stdout.on('data', (d) => {
       out += d;
       const m = ready.exec(out);
@@ -26,7 +29,11 @@ export function startProcess(cmd, args, { ready, timeoutMs = 30_000, env, cwd } 
     proc.stderr.on('data', (d) => (err = (err + d).slice(-1e5)));
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`${cmd} ${args.join(' ')} exited (${code ?? signal}) before it was ready:\n${(out + err).slice(-2000)}`));
+      reject(
+        new Error(
+          `${cmd} ${args.join(' ')} exited (${code ?? signal}) before it was ready:\n${(out + err).slice(-2000)}`,
+        ),
+      );
     });
   });
   const stop = async () => {

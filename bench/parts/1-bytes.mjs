@@ -34,7 +34,9 @@ export async function run() {
   const stub = { name: 'segtag stub (inline)', file: 'dist/stub.js', kind: 'inline stub', ...sizes(STUB) };
   rows.push({ ...stub, target: TARGETS.stubGzip, met: stub.gzip <= TARGETS.stubGzip });
   // Every ESM entry the build emits, whatever their number (bundlers tree-shake and dedupe them further).
-  for (const f of readdirSync(DIST).filter((f) => f.endsWith('.mjs')).sort()) {
+  for (const f of readdirSync(DIST)
+    .filter((f) => f.endsWith('.mjs'))
+    .sort()) {
     rows.push({ name: `segtag ESM ${basename(f)}`, file: `dist/${f}`, kind: 'npm entry', ...sizes(join(DIST, f)) });
   }
   for (const key of Object.keys(PEERS)) {

@@ -98,15 +98,28 @@ function alloyEdgeAnswer(requestId) {
   return JSON.stringify({
     requestId,
     handle: [
-      { type: 'identity:result', payload: [{ id: '12345678901234567890123456789012345678', namespace: { code: 'ECID' } }] },
-      { type: 'state:store', payload: [cookie('identity', 'CiYxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3OA', 34128000), cookie('cluster', 'or2', 1800)] },
+      {
+        type: 'identity:result',
+        payload: [{ id: '12345678901234567890123456789012345678', namespace: { code: 'ECID' } }],
+      },
+      {
+        type: 'state:store',
+        payload: [
+          cookie('identity', 'CiYxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3OA', 34128000),
+          cookie('cluster', 'or2', 1800),
+        ],
+      },
     ],
   });
 }
 
 async function startPeerSite() {
   const json = (res, body) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'access-control-allow-origin': '*',
+      'cache-control': 'no-store',
+    });
     res.end(body);
   };
   const umd = join(peerDir('segment'), 'dist/umd');
@@ -283,9 +296,7 @@ function summarize(cands, samples) {
       fmt(r.answerMs, 1),
       `${r.pagesWithLongTasks}${r.longestTaskMs ? ` (longest ${r.longestTaskMs} ms)` : ''}`,
       r.candidate == 'baseline' ? '' : `${r.scriptRequests} / ${Math.round(r.scriptBytes).toLocaleString('en-US')}`,
-      r.candidate == 'segtag'
-        ? `${verdict(mainOk, '<= 1/10 of alloy')}; long tasks: ${verdict(longOk, 'none')}`
-        : '',
+      r.candidate == 'segtag' ? `${verdict(mainOk, '<= 1/10 of alloy')}; long tasks: ${verdict(longOk, 'none')}` : '',
     ]),
   );
   const blocked = rows.filter((r) => r.blocked.length).map((r) => `${r.label}: ${r.blocked.join(', ')}`);
@@ -301,7 +312,9 @@ function summarize(cands, samples) {
     `Inits: segtag init + page(); alloy configure + sendEvent (its edge, ${ALLOY_EDGE_HOSTS.join(' and ')}, answered by Playwright routing, ` +
       `${rows.find((r) => r.candidate == 'alloy')?.routedPerPage ?? 0} request(s) per page); Segment's snippet buffer + page() ` +
       '(CDN settings, chunks and tracking API served from loopback).',
-    blocked.length ? `Requests that tried to leave the machine (aborted): ${blocked.join('; ')}.` : 'No request tried to leave the machine.',
+    blocked.length
+      ? `Requests that tried to leave the machine (aborted): ${blocked.join('; ')}.`
+      : 'No request tried to leave the machine.',
     ...(failures.length ? [`Failed pages: ${failures.join('; ')}.`] : []),
   ];
   return { title: 'Main-thread cost', rows, targets, table, notes };

@@ -1,3 +1,4 @@
+/* global segtag -- the page's command queue, in code run by page.evaluate */
 /**
  * Part 3 — real-time call overhead on loopback: `segtag('page')` until its promise resolves (the
  * segment cookie is written by then; checked after every call, from a deleted cookie) against a
@@ -46,7 +47,8 @@ export async function run({ browser }) {
           return { ms, ok: r.ok && hasCookie() };
         }
         // An http page is not a secure context: no crypto.randomUUID, so ids come from getRandomValues.
-        const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join('');
+        const randomId = () =>
+          Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join('');
         // What the smallest hand-written call does: build the event, POST it, parse the answer.
         async function viaFetch() {
           const t = performance.now();
@@ -54,7 +56,9 @@ export async function run({ browser }) {
             v: 1,
             site: 'bench',
             uid,
-            events: [{ id: randomId(), type: 'page', ts: Date.now(), url: location.href, title: document.title, signals }],
+            events: [
+              { id: randomId(), type: 'page', ts: Date.now(), url: location.href, title: document.title, signals },
+            ],
           });
           const res = await fetch(endpoint, {
             method: 'POST',
@@ -110,7 +114,15 @@ export async function run({ browser }) {
     const table = markdownTable(
       ['call', 'calls:', 'p50 ms:', 'p95 ms:', 'p50 over bare fetch ms:', 'p50 ratio:', 'target'],
       [
-        [rows[0].side, rows[0].calls, fmt(s.p50), fmt(s.p95), fmt(diff), `${fmt(s.p50 / f.p50)}x`, verdict(met, `<= ${TARGET_P50_MS} ms p50 over bare fetch`)],
+        [
+          rows[0].side,
+          rows[0].calls,
+          fmt(s.p50),
+          fmt(s.p95),
+          fmt(diff),
+          `${fmt(s.p50 / f.p50)}x`,
+          verdict(met, `<= ${TARGET_P50_MS} ms p50 over bare fetch`),
+        ],
         [rows[1].side, rows[1].calls, fmt(f.p50), fmt(f.p95), '', '', ''],
       ],
     );

@@ -35,7 +35,8 @@ export async function run({ browser }) {
   const site = await startSite({ files: { '/lib/segtag.min.js': [SCRIPT_TAG, 'text/javascript'] } });
   site.pages['/article'] = readinessPage(`http://dcs.pub.test:${rtc.port}/v1/rtc`);
   const url = `http://www.pub.test:${site.port}/article`;
-  const waitDone = (p) => p.waitForFunction(() => window.__r?.readyAt && window.__r?.targetingAt, null, { timeout: 10_000 });
+  const waitDone = (p) =>
+    p.waitForFunction(() => window.__r?.readyAt && window.__r?.targetingAt, null, { timeout: 10_000 });
   const expected = FIXED_SEGMENTS.join();
   try {
     // The previous page: a first visit whose answer leaves the segment cookie behind.

@@ -59,7 +59,12 @@ async function startRedis() {
 
 export async function run() {
   if (!existsSync(SERVER_CLI)) {
-    return { title: 'Server throughput', rows: [], table: 'not available: server/dist/cli.mjs was not built', notes: [] };
+    return {
+      title: 'Server throughput',
+      rows: [],
+      table: 'not available: server/dist/cli.mjs was not built',
+      notes: [],
+    };
   }
   const cli = cliFeatures();
   const tmp = mkdtempSync(join(tmpdir(), 'segtag-bench-'));
@@ -134,26 +139,45 @@ export async function run() {
     const answer = {
       status: probe.status,
       headers: Object.fromEntries(
-        [...probe.headers].filter(([k]) => !['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(k)),
+        [...probe.headers].filter(
+          ([k]) => !['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(k),
+        ),
       ),
       body: await probe.text(),
     };
     await probeServer.stop();
-    if (probe.status != 200) throw new Error(`segtag-server answered the probe with HTTP ${probe.status}: ${answer.body.slice(0, 200)}`);
+    if (probe.status != 200)
+      throw new Error(`segtag-server answered the probe with HTTP ${probe.status}: ${answer.body.slice(0, 200)}`);
     probeSegments = JSON.parse(answer.body).segments?.length;
     const answerFile = join(tmp, 'answer.json');
     writeFileSync(answerFile, JSON.stringify(answer));
 
     // Side by side: every compared server up at once, loaded in rotating slices.
     const cases = [
-      { case: 'bare', segments: 100, start: async () => {
-        const p = track(await startProcess(process.execPath, [join(BENCH_DIR, 'servers/bare-http.mjs'), answerFile], { ready: /listening on (http:\/\/\S+)/ }));
-        return { url: p.match[1], pid: p.proc.pid, stop: () => untrack(p) };
-      } },
+      {
+        case: 'bare',
+        segments: 100,
+        start: async () => {
+          const p = track(
+            await startProcess(process.execPath, [join(BENCH_DIR, 'servers/bare-http.mjs'), answerFile], {
+              ready: /listening on (http:\/\/\S+)/,
+            }),
+          );
+          return { url: p.match[1], pid: p.proc.pid, stop: () => untrack(p) };
+        },
+      },
       { case: 'max', store: 'memory', segments: 100 },
       { case: 'max', store: 'memory', segments: 10 },
       { case: 'max', store: 'memory', segments: 1000 },
-      ...stores.filter((s) => s.key != 'memory').map((s) => ({ case: 'max', store: s.label, storeKey: s.key, segments: 100, skipped: s.available ? undefined : unavailable(s) })),
+      ...stores
+        .filter((s) => s.key != 'memory')
+        .map((s) => ({
+          case: 'max',
+          store: s.label,
+          storeKey: s.key,
+          segments: 100,
+          skipped: s.available ? undefined : unavailable(s),
+        })),
     ];
     const live = [];
     for (const c of cases) {
@@ -167,7 +191,9 @@ export async function run() {
     }
     const rounds = Math.max(1, Math.min(ROUNDS, Math.floor(options.seconds)));
     const slice = options.seconds / rounds;
-    process.stderr.write(`  server: ${live.length} servers side by side, ${rounds} rounds of ${fmt(slice, 1)} s each\n`);
+    process.stderr.write(
+      `  server: ${live.length} servers side by side, ${rounds} rounds of ${fmt(slice, 1)} s each\n`,
+    );
     for (const c of live) {
       c.body = () => requestBody(visitors(VISITORS)(), c.segments);
       await hit(c.server.url, { seconds: WARMUP_SECONDS, connections: CONNECTIONS, body: c.body });
@@ -176,7 +202,9 @@ export async function run() {
     }
     for (let r = 0; r < rounds; r++) {
       for (const c of rotated(live, r)) {
-        c.runs.push(await hit(c.server.url, { seconds: slice, connections: CONNECTIONS, body: c.body, latencies: c.latencies }));
+        c.runs.push(
+          await hit(c.server.url, { seconds: slice, connections: CONNECTIONS, body: c.body, latencies: c.latencies }),
+        );
       }
     }
     for (const c of live) Object.assign(c, summarizeRuns(c.runs, c.latencies), memory(c.server));
@@ -188,10 +216,20 @@ export async function run() {
       const rate = Math.max(1, Math.round(main.reqPerSec / 2));
       process.stderr.write(`  server: memory store at ${int(rate)} req/s\n`);
       half = { case: 'half', rate, store: 'memory', segments: 100, profiles: VISITORS };
-      Object.assign(half, await load(main.server.url, { seconds: options.seconds, connections: CONNECTIONS, overallRate: rate, body: main.body }), memory(main.server));
+      Object.assign(
+        half,
+        await load(main.server.url, {
+          seconds: options.seconds,
+          connections: CONNECTIONS,
+          overallRate: rate,
+          body: main.body,
+        }),
+        memory(main.server),
+      );
     }
     for (const c of live) await c.server.stop();
     for (const c of cases) {
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the row leaves these out
       const { server, runs, latencies, body, start, storeKey, ...kept } = c;
       row({ ...kept, profiles: c.case == 'bare' ? undefined : VISITORS });
       if (c === main && half) row(half);
@@ -201,7 +239,8 @@ export async function run() {
     // calls spread over all of them.
     for (const st of stores) {
       if (!st.available) {
-        for (const count of PROFILES) row({ case: 'profiles', store: st.label, segments: 100, profiles: count, skipped: unavailable(st) });
+        for (const count of PROFILES)
+          row({ case: 'profiles', store: st.label, segments: 100, profiles: count, skipped: unavailable(st) });
         continue;
       }
       let s;
@@ -230,7 +269,16 @@ export async function run() {
             warmupSeconds: WARMUP_SECONDS,
             body: () => requestBody(visitors(seeded)(), 100),
           });
-          row({ case: 'profiles', store: st.label, segments: 100, profiles: count, seedRate: seed.rate, seedErrors: seed.errors, ...measured, ...memory(s) });
+          row({
+            case: 'profiles',
+            store: st.label,
+            segments: 100,
+            profiles: count,
+            seedRate: seed.rate,
+            seedErrors: seed.errors,
+            ...measured,
+            ...memory(s),
+          });
         }
       } catch (e) {
         row({ case: 'profiles', store: st.label, segments: 100, failed: String(e?.message ?? e).split('\n')[0] });
@@ -305,7 +353,10 @@ function summarize(rows, cli, probeSegments) {
     if (r === main) return verdict(targets.halfOfBare.met, `>= ${TARGETS.vsBare * 100}% of bare`);
     if (r === half) return verdict(targets.p99AtHalfLoad.met, `p99 < ${TARGETS.p99Ms} ms`);
     if (r === s1000) {
-      return verdict(targets.keep1000vs10.met, `>= ${TARGETS.keep1000vs10 * 100}% of 10 segments: ${fmt((targets.keep1000vs10.ratio ?? NaN) * 100, 0)}%`);
+      return verdict(
+        targets.keep1000vs10.met,
+        `>= ${TARGETS.keep1000vs10 * 100}% of 10 segments: ${fmt((targets.keep1000vs10.ratio ?? NaN) * 100, 0)}%`,
+      );
     }
     return '';
   };
@@ -344,7 +395,10 @@ function summarize(rows, cli, probeSegments) {
     `Stores offered by this build's CLI: ${cli.store ? (cli.help.match(/--store[^\n]*/)?.[0] ?? '--store') : 'memory only (no --store option)'}.`,
     ...rows
       .filter((r) => r.seedRate && !r.skipped)
-      .map((r) => `Seeding ${int(r.profiles)} profiles (${r.store}): ${int(r.seedRate)} calls/s${r.seedErrors ? `, ${r.seedErrors} errors` : ''}.`),
+      .map(
+        (r) =>
+          `Seeding ${int(r.profiles)} profiles (${r.store}): ${int(r.seedRate)} calls/s${r.seedErrors ? `, ${r.seedErrors} errors` : ''}.`,
+      ),
   ].filter(Boolean);
   return { title: 'Server throughput', rows, targets, table, notes };
 }

@@ -16,7 +16,9 @@ const server = createServer((req, res) => {
     res.end(bytes);
   });
 });
-server.listen(0, '127.0.0.1', () => console.log(`bare node:http listening on http://127.0.0.1:${server.address().port}`));
+server.listen(0, '127.0.0.1', () =>
+  console.log(`bare node:http listening on http://127.0.0.1:${server.address().port}`),
+);
 process.on('SIGTERM', () => {
   server.close();
   server.closeAllConnections();

@@ -18,7 +18,11 @@ export function iabBundle() {
     const build = await rollup({
       input: 'iab-entry',
       plugins: [
-        { name: 'entry', resolveId: (id) => (id == 'iab-entry' ? id : null), load: (id) => (id == 'iab-entry' ? entry : null) },
+        {
+          name: 'entry',
+          resolveId: (id) => (id == 'iab-entry' ? id : null),
+          load: (id) => (id == 'iab-entry' ? entry : null),
+        },
         nodeResolve({ browser: true }),
       ],
       onwarn: () => {},
@@ -54,7 +58,12 @@ const gvl = () =>
     vendorListVersion: 1,
     tcfPolicyVersion: 5,
     lastUpdated: '2026-01-01T00:00:00Z',
-    purposes: Object.fromEntries([...Array(11)].map((_, i) => [i + 1, { id: i + 1, name: 'purpose ' + (i + 1), description: '', illustrations: [] }])),
+    purposes: Object.fromEntries(
+      [...Array(11)].map((_, i) => [
+        i + 1,
+        { id: i + 1, name: 'purpose ' + (i + 1), description: '', illustrations: [] },
+      ]),
+    ),
     specialPurposes: {},
     features: {},
     specialFeatures: {},
@@ -63,7 +72,10 @@ const gvl = () =>
   } as any);
 
 /** A real TC string (encoded by @iabtechlabtcf/core) with the given purpose and vendor consents. */
-export function tcString({ purposes = [1, 3, 4], vendors = [VENDOR] }: { purposes?: number[]; vendors?: number[] } = {}) {
+export function tcString({
+  purposes = [1, 3, 4],
+  vendors = [VENDOR],
+}: { purposes?: number[]; vendors?: number[] } = {}) {
   const model = new TCModel(gvl());
   model.cmpId = 10;
   model.cmpVersion = 1;

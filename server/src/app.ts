@@ -109,7 +109,10 @@ export function createApp(options: AppOptions): App {
       const { traits, segments } = rules.engine.rules;
       fastify.log.info({ file: rules.path }, `rules reloaded: ${traits.length} traits, ${segments.length} segments`);
     } else {
-      fastify.log.error({ file: rules.path, problems: result.problems }, 'rules file rejected; the rules loaded before stay in force');
+      fastify.log.error(
+        { file: rules.path, problems: result.problems },
+        'rules file rejected; the rules loaded before stay in force',
+      );
     }
     return result;
   };

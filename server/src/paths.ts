@@ -35,7 +35,11 @@ export function findSdkFiles(from: string = import.meta.url): SdkFiles {
   }
   const files: SdkFiles = { distDir: join(dirname(segtagPackageJson), 'dist') };
   try {
-    files.jsCookie = join(dirname(createRequire(segtagPackageJson).resolve('js-cookie/package.json')), 'dist', 'js.cookie.mjs');
+    files.jsCookie = join(
+      dirname(createRequire(segtagPackageJson).resolve('js-cookie/package.json')),
+      'dist',
+      'js.cookie.mjs',
+    );
   } catch {
     // Served as not found; the script-tag build (segtag.min.js) does not need it.
   }

@@ -23,7 +23,21 @@ describe('parseCliArgs', () => {
 
   it('options', () => {
     const parsed = parseCliArgs(
-      ['--port', '0', '--host', '0.0.0.0', '--rules', 'r.json', '--store', 'redis://127.0.0.1:6379/2', '--cors-origin', 'https://a.example', '--cors-origin=https://b.example', '--quiet', '--no-s2s'],
+      [
+        '--port',
+        '0',
+        '--host',
+        '0.0.0.0',
+        '--rules',
+        'r.json',
+        '--store',
+        'redis://127.0.0.1:6379/2',
+        '--cors-origin',
+        'https://a.example',
+        '--cors-origin=https://b.example',
+        '--quiet',
+        '--no-s2s',
+      ],
       '/work',
     );
     expect(parsed).toEqual({
@@ -36,8 +50,14 @@ describe('parseCliArgs', () => {
       s2s: false,
       help: false,
     });
-    expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'])).toMatchObject({ store: { kind: 'memory' }, logLevel: 'debug' });
-    expect(parseCliArgs(['--store', 'sqlite:/var/lib/segtag.db']).store).toEqual({ kind: 'sqlite', path: '/var/lib/segtag.db' });
+    expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'])).toMatchObject({
+      store: { kind: 'memory' },
+      logLevel: 'debug',
+    });
+    expect(parseCliArgs(['--store', 'sqlite:/var/lib/segtag.db']).store).toEqual({
+      kind: 'sqlite',
+      path: '/var/lib/segtag.db',
+    });
     expect(parseCliArgs(['-h']).help).toBe(true);
   });
 
@@ -57,7 +77,19 @@ describe('parseCliArgs', () => {
   });
 
   it('--help explains every option', () => {
-    for (const option of ['--rules', '--store', 'memory', 'sqlite:PATH', 'redis://', '--port', '--host', '--cors-origin', '--log-level', '--quiet', 'SIGTERM']) {
+    for (const option of [
+      '--rules',
+      '--store',
+      'memory',
+      'sqlite:PATH',
+      'redis://',
+      '--port',
+      '--host',
+      '--cors-origin',
+      '--log-level',
+      '--quiet',
+      'SIGTERM',
+    ]) {
       expect(USAGE).toContain(option);
     }
   });

@@ -55,7 +55,9 @@ describe('/event (Audience Manager DCS format)', () => {
   };
 
   it('GET with the documented keys answers the documented shape', async () => {
-    const { status, json, res } = await get(`c_section=sports&c_tags=f1,motor&d_uuid=${UUID}&d_rtbd=json&d_dst=1&d_orgid=ABC%40AdobeOrg`);
+    const { status, json, res } = await get(
+      `c_section=sports&c_tags=f1,motor&d_uuid=${UUID}&d_rtbd=json&d_dst=1&d_orgid=ABC%40AdobeOrg`,
+    );
     expect(status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(json).toEqual({
@@ -68,7 +70,10 @@ describe('/event (Audience Manager DCS format)', () => {
   });
 
   it('POST form-encoded (keys in the body and the query string) answers the same', async () => {
-    const { status, json } = await postForm('c_section=sports&c_tags=rally&c_tags=f1', `d_uuid=${newUid()}&d_rtbd=json`);
+    const { status, json } = await postForm(
+      'c_section=sports&c_tags=rally&c_tags=f1',
+      `d_uuid=${newUid()}&d_rtbd=json`,
+    );
     expect(status).toBe(200);
     expect(json.stuff).toEqual([{ cn: 'aam', cv: 'seg=123,456', ttl: 30, dmn: 'example.com' }]);
   });
@@ -97,14 +102,20 @@ describe('/event (Audience Manager DCS format)', () => {
   });
 
   it('h_referer, else the Referer header, is the page URL for path traits', async () => {
-    expect((await get(`h_referer=${encodeURIComponent('https://example.com/news/a')}&d_uuid=${newUid()}`)).json.stuff[0].cv).toBe('seg=700');
-    expect((await get(`d_uuid=${newUid()}`, { referer: 'https://example.com/news/b' })).json.stuff[0].cv).toBe('seg=700');
+    expect(
+      (await get(`h_referer=${encodeURIComponent('https://example.com/news/a')}&d_uuid=${newUid()}`)).json.stuff[0].cv,
+    ).toBe('seg=700');
+    expect((await get(`d_uuid=${newUid()}`, { referer: 'https://example.com/news/b' })).json.stuff[0].cv).toBe(
+      'seg=700',
+    );
     expect((await get(`d_uuid=${newUid()}`, { referer: 'https://example.com/sport/' })).json.stuff).toEqual([]);
   });
 
   it('p_ signals and d_cid qualify or pass, and are neither stored nor logged', async () => {
     const uuid = newUid();
-    const { json } = await get(`p_email_domain=example.com&d_cid=20915%01crm-id-secret&d_cid=123%01other-secret&d_uuid=${uuid}`);
+    const { json } = await get(
+      `p_email_domain=example.com&d_cid=20915%01crm-id-secret&d_cid=123%01other-secret&d_uuid=${uuid}`,
+    );
     expect(json.stuff[0].cv).toBe('seg=600');
     const stored = encodeProfile((await store.get(uuid))!);
     expect(stored).not.toMatch(/example\.com|secret|p_email/);

@@ -13,7 +13,18 @@ import { createApp, type App } from '../src/app';
 import { moduleFile } from '../src/http/static';
 import { createMemoryStore } from '../src/stores/memory';
 import { StoreUnavailableError, type ProfileStore } from '../src/stores/types';
-import { call, logSink, newUid, pageEvent, post, REPO_DIR, RULES, trackEvent, withApp, type Json } from './support/server';
+import {
+  call,
+  logSink,
+  newUid,
+  pageEvent,
+  post,
+  REPO_DIR,
+  RULES,
+  trackEvent,
+  withApp,
+  type Json,
+} from './support/server';
 
 const UID_A = 'aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa';
 
@@ -27,7 +38,13 @@ describe('POST /v1/rtc: the protocol', () => {
     expect(status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(json.uid).toMatch(UID);
-    expect(json).toEqual({ uid: json.uid, segments: ['1001', '1004'], ttl: 30, tid: expect.any(String), ack: [event.id] });
+    expect(json).toEqual({
+      uid: json.uid,
+      segments: ['1001', '1004'],
+      ttl: 30,
+      tid: expect.any(String),
+      ack: [event.id],
+    });
     // The SDK's own response parser accepts the answer as is (tid is for the server's logs).
     expect(parseResponse(json)).toEqual({ uid: json.uid, segments: ['1001', '1004'], ttl: 30, ack: json.ack });
     // The assigned uid has a profile.
@@ -68,7 +85,10 @@ describe('POST /v1/rtc: the protocol', () => {
 
   it('one visitor accumulates traits across calls and events', async () => {
     const uid = newUid();
-    expect((await post(s.app, call(uid, [trackEvent('video_start', { c_genre: 'f1' })]))).json.segments).toEqual(['1002', '1004']);
+    expect((await post(s.app, call(uid, [trackEvent('video_start', { c_genre: 'f1' })]))).json.segments).toEqual([
+      '1002',
+      '1004',
+    ]);
     const later = await post(s.app, call(uid, [pageEvent({ c_section: 'sports' }), pageEvent(), pageEvent()]));
     expect(later.json.segments).toEqual(['1001', '1002', '1003', '1004']);
     const profile = (await store.get(uid))!;
@@ -77,14 +97,26 @@ describe('POST /v1/rtc: the protocol', () => {
   });
 
   it('the body is JSON whatever the content type says, or without one', async () => {
-    expect((await post(s.app, call(UID_A, [pageEvent()]), { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(200);
+    expect(
+      (await post(s.app, call(UID_A, [pageEvent()]), { 'content-type': 'application/x-www-form-urlencoded' })).status,
+    ).toBe(200);
     expect((await post(s.app, call(UID_A, [pageEvent()]), { 'content-type': 'application/json' })).status).toBe(200);
-    const bare = await s.app.fastify.inject({ method: 'POST', url: '/v1/rtc', payload: JSON.stringify(call(UID_A, [])) });
+    const bare = await s.app.fastify.inject({
+      method: 'POST',
+      url: '/v1/rtc',
+      payload: JSON.stringify(call(UID_A, [])),
+    });
     expect(bare.statusCode).toBe(200);
   });
 
   it('accepts the consent state the SDK may send (bounded; not stored)', async () => {
-    const consent = { gdpr: true, tcf: 'CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA', gpp: 'DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA', gppSid: [2, 7], gpc: false };
+    const consent = {
+      gdpr: true,
+      tcf: 'CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA',
+      gpp: 'DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA',
+      gppSid: [2, 7],
+      gpc: false,
+    };
     const uid = newUid();
     expect((await post(s.app, call(uid, [pageEvent()], { consent }))).status).toBe(200);
     expect(JSON.stringify([...((await store.get(uid))?.traits ?? [])])).not.toContain('CPXx');
@@ -118,29 +150,68 @@ describe('bad input: a 4xx JSON error naming the problem, nothing stored', () =>
     ['an unknown top-level field', { ...call(UID_A, []), future: [1, 2] }, 'body: unknown field "future"'],
     ['an unknown event field', call(UID_A, [{ ...good(), extra: { deep: 1 } }]), 'events[0]: unknown field "extra"'],
     ['events not an array', { ...call(UID_A, []), events: {} }, 'events: must be an array'],
-    ['101 events', call(UID_A, Array.from({ length: 101 }, () => good())), 'events: too many (max 100)'],
+    [
+      '101 events',
+      call(
+        UID_A,
+        Array.from({ length: 101 }, () => good()),
+      ),
+      'events: too many (max 100)',
+    ],
     ['an event that is not an object', call(UID_A, [good(), 'page']), 'events[1]: must be an object'],
     ['an event without id', call(UID_A, [{ ...good(), id: undefined }]), 'events[0].id: is required'],
     ['an event id with spaces', call(UID_A, [{ ...good(), id: 'a b' }]), 'events[0].id: must match'],
-    ['an unknown event type', call(UID_A, [{ ...good(), type: 'click' }]), 'events[0].type: must be one of "page", "track"'],
+    [
+      'an unknown event type',
+      call(UID_A, [{ ...good(), type: 'click' }]),
+      'events[0].type: must be one of "page", "track"',
+    ],
     ['a track event without a name', call(UID_A, [{ ...good(), type: 'track' }]), 'events[0].name: is required'],
     ['a string ts', call(UID_A, [{ ...good(), ts: '1' }]), 'events[0].ts: must be a number'],
     ['a negative ts', call(UID_A, [{ ...good(), ts: -1 }]), 'events[0].ts: must be >= 0'],
     ['no url', call(UID_A, [{ ...good(), url: undefined }]), 'events[0].url: is required'],
-    ['an absurdly long url', call(UID_A, [{ ...good(), url: 'https://x/' + 'a'.repeat(9000) }]), 'events[0].url: too long (max 8192 characters)'],
-    ['an absurdly long title', call(UID_A, [{ ...good(), title: 't'.repeat(2000) }]), 'events[0].title: too long (max 1024 characters)'],
+    [
+      'an absurdly long url',
+      call(UID_A, [{ ...good(), url: 'https://x/' + 'a'.repeat(9000) }]),
+      'events[0].url: too long (max 8192 characters)',
+    ],
+    [
+      'an absurdly long title',
+      call(UID_A, [{ ...good(), title: 't'.repeat(2000) }]),
+      'events[0].title: too long (max 1024 characters)',
+    ],
     ['signals not an object', call(UID_A, [{ ...good(), signals: ['a'] }]), 'events[0].signals: must be an object'],
     ['101 signals', call(UID_A, [pageEvent(manySignals(101))]), 'events[0].signals: too many (max 100)'],
-    ['an object signal', call(UID_A, [pageEvent({ c_x: { a: 1 } })]), 'events[0].signals.c_x: must be a string, a number, a boolean or an array'],
+    [
+      'an object signal',
+      call(UID_A, [pageEvent({ c_x: { a: 1 } })]),
+      'events[0].signals.c_x: must be a string, a number, a boolean or an array',
+    ],
     ['a null signal', call(UID_A, [pageEvent({ c_x: null })]), 'events[0].signals.c_x: must be a string'],
-    ['a number in a string[] signal', call(UID_A, [pageEvent({ c_x: ['a', 1] })]), 'events[0].signals.c_x[1]: must be a string'],
-    ['101 values in a signal', call(UID_A, [pageEvent({ c_x: Array.from({ length: 101 }, () => 'v') })]), 'events[0].signals.c_x: too many (max 100)'],
-    ['an absurdly long signal value', call(UID_A, [pageEvent({ c_x: 'v'.repeat(5000) })]), 'events[0].signals.c_x: too long (max 1024 characters)'],
+    [
+      'a number in a string[] signal',
+      call(UID_A, [pageEvent({ c_x: ['a', 1] })]),
+      'events[0].signals.c_x[1]: must be a string',
+    ],
+    [
+      '101 values in a signal',
+      call(UID_A, [pageEvent({ c_x: Array.from({ length: 101 }, () => 'v') })]),
+      'events[0].signals.c_x: too many (max 100)',
+    ],
+    [
+      'an absurdly long signal value',
+      call(UID_A, [pageEvent({ c_x: 'v'.repeat(5000) })]),
+      'events[0].signals.c_x: too long (max 1024 characters)',
+    ],
     ['an absurdly long signal key', call(UID_A, [pageEvent({ ['k'.repeat(65)]: 1 })]), 'events[0].signals: key "kkkk'],
     ['an empty signal key', call(UID_A, [pageEvent({ '': 1 })]), 'events[0].signals: key "" must have 1-64 characters'],
     ['declared ids not an object', call(UID_A, [good()], { ids: 'crm' }), 'ids: must be an object'],
     ['a declared id that is not a string', call(UID_A, [good()], { ids: { crm: 5 } }), 'ids.crm: must be a string'],
-    ['21 declared ids', call(UID_A, [good()], { ids: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) }), 'ids: too many (max 20)'],
+    [
+      '21 declared ids',
+      call(UID_A, [good()], { ids: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) }),
+      'ids: too many (max 20)',
+    ],
     ['consent that is not an object', call(UID_A, [good()], { consent: 'yes' }), 'consent: must be an object'],
   ])('%s -> 400', async (_name, body, error) => {
     const before = store.size;
@@ -198,7 +269,9 @@ describe('logs: one line per request; never a query string, private signal or de
   const s = withApp({ logger: { level: 'info', stream: sink.stream } });
 
   it('POST /v1/rtc, good and bad, and a bad-JSON body with private values', async () => {
-    const body = call(UID_A, [pageEvent({ p_email: 'private-value@example.com' })], { ids: { crm: 'declared-id-123' } });
+    const body = call(UID_A, [pageEvent({ p_email: 'private-value@example.com' })], {
+      ids: { crm: 'declared-id-123' },
+    });
     expect((await post(s.app, body, {}, '/v1/rtc?p_email=leak-in-query')).status).toBe(200);
     expect((await post(s.app, '{"p_email":"private-json@example.com" oops')).status).toBe(400);
     expect((await post(s.app, { ...body, extra: 'private-extra' })).status).toBe(400);
@@ -239,7 +312,10 @@ describe('logs: one line per request; never a query string, private signal or de
     ]);
     expect((await event(`${longKey}=1`)).statusCode).toBe(400);
     expect((await event(`c_jane_doe=${'v'.repeat(2000)}`)).statusCode).toBe(400);
-    expect((await s.app.fastify.inject({ method: 'POST', url: '/event', payload: `h_jane_doe=${'v'.repeat(9000)}` })).statusCode).toBe(400);
+    expect(
+      (await s.app.fastify.inject({ method: 'POST', url: '/event', payload: `h_jane_doe=${'v'.repeat(9000)}` }))
+        .statusCode,
+    ).toBe(400);
     expect((await event(`c_jane_doe=${Array(101).fill('v').join(',')}`)).statusCode).toBe(400);
 
     const logged = sink.lines.slice(start).map((l) => JSON.parse(l) as Json);
@@ -283,7 +359,10 @@ describe('a failing store', () => {
     expect(failed.res.headers['retry-after']).toBe('1');
     expect(failed.json).toEqual({ error: 'profile store unavailable' });
     expect((await s.app.fastify.inject('/healthz')).statusCode).toBe(503);
-    expect(sink.parsed().find((l) => l.status == 503)).toMatchObject({ level: 40, problem: 'redis: connection refused' });
+    expect(sink.parsed().find((l) => l.status == 503)).toMatchObject({
+      level: 40,
+      problem: 'redis: connection refused',
+    });
     mode = 'up';
     expect((await post(s.app, call(uid, events))).json.segments).toEqual(['1003']);
     expect((await s.app.fastify.inject('/healthz')).json()).toEqual({ ok: true });
@@ -341,7 +420,9 @@ describe('CORS', () => {
       expect(ok.res.headers.vary).toContain('Origin');
       const other = await post(closed.app, call(UID_A, []), { origin: 'https://evil.example' });
       expect(other.res.headers['access-control-allow-origin']).toBeUndefined();
-      expect((await preflight(closed.app, 'https://evil.example')).headers['access-control-allow-origin']).toBeUndefined();
+      expect(
+        (await preflight(closed.app, 'https://evil.example')).headers['access-control-allow-origin'],
+      ).toBeUndefined();
     });
   });
 });
@@ -451,18 +532,27 @@ describe('static files and the demo page', () => {
     '/lib/core/%2e%2e/client.mjs',
     '/chunks/client.mjs',
     '/cookie.MJS',
-  ])(
-    'GET %s -> 404 JSON',
-    async (path) => {
-      const res = await s.app.fastify.inject(path);
-      expect([res.statusCode, res.json()]).toEqual([404, { error: 'not found' }]);
-    },
-  );
+  ])('GET %s -> 404 JSON', async (path) => {
+    const res = await s.app.fastify.inject(path);
+    expect([res.statusCode, res.json()]).toEqual([404, { error: 'not found' }]);
+  });
 
   it('a module is looked up by its exact path inside the folder', () => {
     expect(moduleFile('/d', 'segtag.mjs')).toBe('/d/segtag.mjs');
     expect(moduleFile('/d', 'lib/core/client.mjs.map')).toBe('/d/lib/core/client.mjs.map');
-    for (const name of ['..', '../x.mjs', 'a/b.mjs', 'lib/../x.mjs', 'lib/./x.mjs', 'lib/.x/y.mjs', 'x.js', '.mjs', 'x.mjs\0', 'x.mjs/', 'lib//x.mjs'])
+    for (const name of [
+      '..',
+      '../x.mjs',
+      'a/b.mjs',
+      'lib/../x.mjs',
+      'lib/./x.mjs',
+      'lib/.x/y.mjs',
+      'x.js',
+      '.mjs',
+      'x.mjs\0',
+      'x.mjs/',
+      'lib//x.mjs',
+    ])
       expect(moduleFile('/d', name)).toBeUndefined();
     expect(moduleFile(undefined, 'segtag.mjs')).toBeUndefined();
   });
@@ -529,7 +619,12 @@ describe('over real loopback HTTP', () => {
         else c.close();
       },
     });
-    const res = await fetch(`${url}/v1/rtc`, { method: 'POST', body, duplex: 'half', signal: AbortSignal.timeout(5000) } as RequestInit);
+    const res = await fetch(`${url}/v1/rtc`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+      signal: AbortSignal.timeout(5000),
+    } as RequestInit);
     expect(res.status).toBe(413);
   });
 

@@ -25,7 +25,9 @@ beforeAll(() => {
   copyFileSync(CLI, cli);
   cpSync(join(SERVER_DIR, 'examples'), join(installed, 'examples'), { recursive: true });
   // The regular dependencies only (no ioredis), as links to this repository's copies.
-  const { dependencies } = JSON.parse(readFileSync(join(SERVER_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const { dependencies } = JSON.parse(readFileSync(join(SERVER_DIR, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   for (const name of Object.keys(dependencies)) {
     const link = join(app, 'node_modules', name);
     mkdirSync(dirname(link), { recursive: true });
@@ -39,9 +41,14 @@ it('serves the demo, the SDK files and js-cookie, and keeps profiles in the defa
   try {
     const db = join(work, '.data/segtag.db');
     expect(server.output()).toContain(`\nstore: sqlite:${db}\n`);
-    expect(server.output()).toContain(`\nrules: ${join(installed, 'examples/segments.json')}: 3 traits, 5 segments, ttl 30 days\n`);
+    expect(server.output()).toContain(
+      `\nrules: ${join(installed, 'examples/segments.json')}: 3 traits, 5 segments, ttl 30 days\n`,
+    );
 
-    const res = await fetch(`${server.url}/v1/rtc`, { method: 'POST', body: JSON.stringify(call(undefined, [pageEvent({ c_section: 'sports' })])) });
+    const res = await fetch(`${server.url}/v1/rtc`, {
+      method: 'POST',
+      body: JSON.stringify(call(undefined, [pageEvent({ c_section: 'sports' })])),
+    });
     expect(((await res.json()) as Json).segments).toEqual(['1001', '1004']);
     expect(existsSync(db)).toBe(true);
 
@@ -63,9 +70,18 @@ it('serves the demo, the SDK files and js-cookie, and keeps profiles in the defa
 });
 
 it('a Redis store without ioredis installed: exits 1 saying `npm install ioredis`', () => {
-  const install = 'the redis store needs the ioredis package, an optional dependency of segtag-server that is not installed here: npm install ioredis';
-  const serve = spawnSync(process.execPath, [cli, '--port', '0', '--log-level', 'silent', '--store', 'redis://127.0.0.1:6379'], { cwd: work, encoding: 'utf8', timeout: 15_000 });
+  const install =
+    'the redis store needs the ioredis package, an optional dependency of segtag-server that is not installed here: npm install ioredis';
+  const serve = spawnSync(
+    process.execPath,
+    [cli, '--port', '0', '--log-level', 'silent', '--store', 'redis://127.0.0.1:6379'],
+    { cwd: work, encoding: 'utf8', timeout: 15_000 },
+  );
   expect([serve.status, serve.stderr]).toEqual([1, `segtag-server: ${install}\n`]);
-  const s2s = spawnSync(process.execPath, [cli, 's2s', 'run', 'p1', '--store', 'redis://127.0.0.1:6379'], { cwd: work, encoding: 'utf8', timeout: 15_000 });
+  const s2s = spawnSync(process.execPath, [cli, 's2s', 'run', 'p1', '--store', 'redis://127.0.0.1:6379'], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   expect([s2s.status, s2s.stderr]).toEqual([1, `segtag-server s2s: ${install}\n`]);
 });

@@ -7,13 +7,15 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 it('runs one key one task at a time, in order; other keys alongside; a failure does not block the queue', async () => {
   const lock = new KeyedLock();
   const log: string[] = [];
-  const task = (name: string, fail = false) => async () => {
-    log.push(`${name} start`);
-    await tick();
-    log.push(`${name} end`);
-    if (fail) throw new Error(name);
-    return name;
-  };
+  const task =
+    (name: string, fail = false) =>
+    async () => {
+      log.push(`${name} start`);
+      await tick();
+      log.push(`${name} end`);
+      if (fail) throw new Error(name);
+      return name;
+    };
   const a1 = lock.run('a', task('a1', true));
   const a2 = lock.run('a', task('a2'));
   const b1 = lock.run('b', task('b1'));

@@ -31,7 +31,10 @@ describe('the package', () => {
 
 describe('findSdkFiles', () => {
   it('in the repository: the root package is segtag, js-cookie its dependency', () => {
-    expect(findSdkFiles()).toEqual({ distDir: join(REPO_DIR, 'dist'), jsCookie: join(REPO_DIR, 'node_modules/js-cookie/dist/js.cookie.mjs') });
+    expect(findSdkFiles()).toEqual({
+      distDir: join(REPO_DIR, 'dist'),
+      jsCookie: join(REPO_DIR, 'node_modules/js-cookie/dist/js.cookie.mjs'),
+    });
   });
 
   it('installed, js-cookie nested under segtag: found from segtag, not from the server', () => {
@@ -39,7 +42,10 @@ describe('findSdkFiles', () => {
     const segtag = fakePackage(root, 'segtag');
     const jsCookie = fakePackage(segtag, 'js-cookie');
     const cli = pathToFileURL(join(root, 'node_modules/segtag-server/dist/cli.mjs')).href;
-    expect(findSdkFiles(cli)).toEqual({ distDir: join(segtag, 'dist'), jsCookie: join(jsCookie, 'dist/js.cookie.mjs') });
+    expect(findSdkFiles(cli)).toEqual({
+      distDir: join(segtag, 'dist'),
+      jsCookie: join(jsCookie, 'dist/js.cookie.mjs'),
+    });
   });
 
   it('installed, everything hoisted', () => {
@@ -47,7 +53,10 @@ describe('findSdkFiles', () => {
     const segtag = fakePackage(root, 'segtag');
     const jsCookie = fakePackage(root, 'js-cookie');
     const cli = join(root, 'node_modules/segtag-server/dist/cli.mjs');
-    expect(findSdkFiles(cli)).toEqual({ distDir: join(segtag, 'dist'), jsCookie: join(jsCookie, 'dist/js.cookie.mjs') });
+    expect(findSdkFiles(cli)).toEqual({
+      distDir: join(segtag, 'dist'),
+      jsCookie: join(jsCookie, 'dist/js.cookie.mjs'),
+    });
   });
 
   it('without segtag or js-cookie: not found, no error', () => {

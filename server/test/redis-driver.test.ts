@@ -4,7 +4,10 @@ import { Redis } from 'ioredis';
 import { loadRedisDriver } from '../src/stores/redis-driver';
 
 it('without ioredis installed: a message naming the package and how to install it', async () => {
-  const missing = Object.assign(new Error("Cannot find package 'ioredis' imported from /srv/segtag-server/dist/cli.mjs"), { code: 'ERR_MODULE_NOT_FOUND' });
+  const missing = Object.assign(
+    new Error("Cannot find package 'ioredis' imported from /srv/segtag-server/dist/cli.mjs"),
+    { code: 'ERR_MODULE_NOT_FOUND' },
+  );
   const error = await loadRedisDriver(() => Promise.reject(missing)).catch((e: Error) => e);
   expect(error).toBeInstanceOf(Error);
   expect((error as Error).message).toBe(

@@ -38,7 +38,8 @@ describe('rules reload', () => {
     const app = createApp({ rules: path, watchRulesMs: 30, logger: { level: 'info', stream: sink.stream } });
     await app.ready();
     try {
-      const segmentsNow = async () => (await post(app, call(newUid(), [pageEvent({ c_section: 'sports' })]))).json.segments;
+      const segmentsNow = async () =>
+        (await post(app, call(newUid(), [pageEvent({ c_section: 'sports' })]))).json.segments;
       expect(await segmentsNow()).toEqual(['A']);
 
       save(path, rulesWith('B'));
@@ -57,7 +58,10 @@ describe('rules reload', () => {
       expect(await segmentsNow()).toEqual(['B']);
 
       rmSync(path);
-      expect(app.reloadRules()).toMatchObject({ ok: false, problems: [expect.stringContaining('cannot read the file')] });
+      expect(app.reloadRules()).toMatchObject({
+        ok: false,
+        problems: [expect.stringContaining('cannot read the file')],
+      });
       expect(await segmentsNow()).toEqual(['B']);
 
       const metrics = (await app.fastify.inject('/metrics')).body;
@@ -96,7 +100,9 @@ describe('rules reload', () => {
       writing = false;
       await writer;
       expect(answers).toHaveLength(200);
-      expect(answers.every((a) => a.status == 200 && a.segments.length == 1 && /^S\d+$/.test(a.segments[0]))).toBe(true);
+      expect(answers.every((a) => a.status == 200 && a.segments.length == 1 && /^S\d+$/.test(a.segments[0]))).toBe(
+        true,
+      );
       expect(new Set(answers.map((a) => a.segments[0])).size).toBeGreaterThan(1); // reloads happened meanwhile
     } finally {
       await app.close();

@@ -17,7 +17,11 @@ const page = (signals: WireEvent['signals'] = {}, url = 'https://pub.example/new
   url,
   signals,
 });
-const track = (name: string, signals: WireEvent['signals'] = {}): WireEvent => ({ ...page(signals), type: 'track', name });
+const track = (name: string, signals: WireEvent['signals'] = {}): WireEvent => ({
+  ...page(signals),
+  type: 'track',
+  name,
+});
 
 /** The problems parseRules reports for a file, or [] when it is valid. */
 function problemsOf(file: unknown): string[] {
@@ -52,7 +56,12 @@ describe('the example rules file', () => {
       return applied.segments;
     };
     expect(call(page({ c_section: 'sports' }))).toEqual(['1001', '1004']);
-    expect(call(track('video_start', { c_genre: 'f1-highlights' }), page(), page())).toEqual(['1001', '1002', '1003', '1004']);
+    expect(call(track('video_start', { c_genre: 'f1-highlights' }), page(), page())).toEqual([
+      '1001',
+      '1002',
+      '1003',
+      '1004',
+    ]);
     profile = undefined;
     expect(call(track('video_start', { c_genre: 'f1' }))).toEqual(['1002', '1004']);
   });
@@ -150,17 +159,49 @@ describe('rules validation names the trait or segment and the problem', () => {
 
   it.each([
     ['an unknown trait', { id: '1003', rule: { trait: 'pageview' } }, 'segment "1003": rule: unknown trait "pageview"'],
-    ['an unknown trait deep inside', { id: 'x', rule: { or: [{ trait: 'pv' }, { not: { trait: 'nope' } }] } }, 'segment "x": rule.or[1].not: unknown trait "nope"'],
+    [
+      'an unknown trait deep inside',
+      { id: 'x', rule: { or: [{ trait: 'pv' }, { not: { trait: 'nope' } }] } },
+      'segment "x": rule.or[1].not: unknown trait "nope"',
+    ],
     ['a bad id', { id: '10 03', rule: { trait: 'pv' } }, 'segments[0]: id "10 03" must be a string matching'],
     ['a missing id', { rule: { trait: 'pv' } }, 'segments[0]: id undefined must be a string matching'],
-    ['atLeast 0', { id: 's', rule: { trait: 'pv', atLeast: 0 } }, 'segment "s": rule.atLeast: must be a whole number in [1, 1000000], got 0'],
-    ['atLeast 1.5', { id: 's', rule: { trait: 'pv', atLeast: 1.5 } }, 'segment "s": rule.atLeast: must be a whole number in [1, 1000000]'],
-    ['withinDays 0', { id: 's', rule: { trait: 'pv', withinDays: 0 } }, 'segment "s": rule.withinDays: must be a whole number of days in [1, 400], got 0'],
-    ['withinDays 401', { id: 's', rule: { trait: 'pv', withinDays: 401 } }, 'segment "s": rule.withinDays: must be a whole number of days in [1, 400], got 401'],
-    ['withinDays "7"', { id: 's', rule: { trait: 'pv', withinDays: '7' } }, 'segment "s": rule.withinDays: must be a whole number of days'],
-    ['withinDays deep inside', { id: 's', rule: { and: [{ trait: 'pv' }, { not: { trait: 'pv', withinDays: 2.5 } }] } }, 'segment "s": rule.and[1].not.withinDays: must be a whole number'],
+    [
+      'atLeast 0',
+      { id: 's', rule: { trait: 'pv', atLeast: 0 } },
+      'segment "s": rule.atLeast: must be a whole number in [1, 1000000], got 0',
+    ],
+    [
+      'atLeast 1.5',
+      { id: 's', rule: { trait: 'pv', atLeast: 1.5 } },
+      'segment "s": rule.atLeast: must be a whole number in [1, 1000000]',
+    ],
+    [
+      'withinDays 0',
+      { id: 's', rule: { trait: 'pv', withinDays: 0 } },
+      'segment "s": rule.withinDays: must be a whole number of days in [1, 400], got 0',
+    ],
+    [
+      'withinDays 401',
+      { id: 's', rule: { trait: 'pv', withinDays: 401 } },
+      'segment "s": rule.withinDays: must be a whole number of days in [1, 400], got 401',
+    ],
+    [
+      'withinDays "7"',
+      { id: 's', rule: { trait: 'pv', withinDays: '7' } },
+      'segment "s": rule.withinDays: must be a whole number of days',
+    ],
+    [
+      'withinDays deep inside',
+      { id: 's', rule: { and: [{ trait: 'pv' }, { not: { trait: 'pv', withinDays: 2.5 } }] } },
+      'segment "s": rule.and[1].not.withinDays: must be a whole number',
+    ],
     ['an empty and', { id: 's', rule: { and: [] } }, 'segment "s": rule.and: must be a non-empty array'],
-    ['two forms at once', { id: 's', rule: { trait: 'pv', or: [] } }, 'segment "s": rule: needs exactly one of trait, and, or, not'],
+    [
+      'two forms at once',
+      { id: 's', rule: { trait: 'pv', or: [] } },
+      'segment "s": rule: needs exactly one of trait, and, or, not',
+    ],
     ['no form', { id: 's', rule: { any: [] } }, 'segment "s": rule: needs exactly one of trait, and, or, not'],
     ['a missing rule', { id: 's' }, 'segment "s": rule: must be an object'],
     ['an unknown key', { id: 's', rule: { trait: 'pv', atleast: 3 } }, 'segment "s": rule: unknown key "atleast"'],
@@ -172,17 +213,41 @@ describe('rules validation names the trait or segment and the problem', () => {
   });
 
   it.each([
-    ['an unknown op', { signal: 's', op: 'contain', value: 'x' }, 'trait "t": where.op: unknown op "contain" (expected one of equals, in, contains'],
+    [
+      'an unknown op',
+      { signal: 's', op: 'contain', value: 'x' },
+      'trait "t": where.op: unknown op "contain" (expected one of equals, in, contains',
+    ],
     ['a missing op', { signal: 's', value: 'x' }, 'trait "t": where.op: unknown op undefined'],
     ['op without signal', { op: 'exists' }, 'trait "t": where.signal: must be a signal name'],
-    ['in with a string', { signal: 's', op: 'in', value: 'x' }, 'trait "t": where.value: op "in" needs a non-empty array, got "x"'],
+    [
+      'in with a string',
+      { signal: 's', op: 'in', value: 'x' },
+      'trait "t": where.value: op "in" needs a non-empty array, got "x"',
+    ],
     ['gt with a string', { signal: 's', op: 'gt', value: '3' }, 'trait "t": where.value: op "gt" needs a number'],
-    ['exists with a value', { signal: 's', op: 'exists', value: 1 }, 'trait "t": where.value: op "exists" needs no value'],
-    ['contains with an empty string', { signal: 's', op: 'contains', value: '' }, 'op "contains" needs a non-empty string'],
-    ['equals with an object', { signal: 's', op: 'equals', value: {} }, 'op "equals" needs a string, number or boolean'],
+    [
+      'exists with a value',
+      { signal: 's', op: 'exists', value: 1 },
+      'trait "t": where.value: op "exists" needs no value',
+    ],
+    [
+      'contains with an empty string',
+      { signal: 's', op: 'contains', value: '' },
+      'op "contains" needs a non-empty string',
+    ],
+    [
+      'equals with an object',
+      { signal: 's', op: 'equals', value: {} },
+      'op "equals" needs a string, number or boolean',
+    ],
     ['a bad type', { type: 'click' }, 'trait "t": where.type: must be "page" or "track", got "click"'],
     ['event on page events', { type: 'page', event: 'x' }, 'trait "t": where: "event" matches track events only'],
-    ['a relative pathPrefix', { pathPrefix: 'news' }, 'trait "t": where.pathPrefix: must be a string starting with "/"'],
+    [
+      'a relative pathPrefix',
+      { pathPrefix: 'news' },
+      'trait "t": where.pathPrefix: must be a string starting with "/"',
+    ],
     ['no condition', {}, 'trait "t": where: needs at least one condition'],
     ['a misspelt key', { type: 'page', sigal: 's' }, 'trait "t": where: unknown key "sigal"'],
   ])('trait with %s', (_name, where, problem) => {
@@ -208,7 +273,9 @@ describe('rules validation names the trait or segment and the problem', () => {
   it('rules nested absurdly deep', () => {
     let rule: object = { trait: 'pv' };
     for (let i = 0; i < 40; i++) rule = { not: rule };
-    expect(problemsOf(fileWith([pv], [{ id: 'deep', rule }]))[0]).toMatch(/^segment "deep": rule(\.not)+: nested deeper than 16$/);
+    expect(problemsOf(fileWith([pv], [{ id: 'deep', rule }]))[0]).toMatch(
+      /^segment "deep": rule(\.not)+: nested deeper than 16$/,
+    );
   });
 
   it('file-level problems, all reported at once', () => {
@@ -248,9 +315,14 @@ describe('rules validation names the trait or segment and the problem', () => {
   });
 
   it('the dcs block: cookie name, key, domain and region for /event answers', () => {
-    const ok = parseRules({ ...fileWith([]), dcs: { cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 } });
+    const ok = parseRules({
+      ...fileWith([]),
+      dcs: { cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 },
+    });
     expect(ok.dcs).toEqual({ cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 });
-    expect(problemsOf({ ...fileWith([]), dcs: { cookieName: 'a b', key: '1x', domain: 'exa mple', region: -1, extra: 1 } })).toEqual([
+    expect(
+      problemsOf({ ...fileWith([]), dcs: { cookieName: 'a b', key: '1x', domain: 'exa mple', region: -1, extra: 1 } }),
+    ).toEqual([
       'dcs: unknown key "extra"',
       'dcs.cookieName: must match /^[A-Za-z0-9_.-]{1,64}$/, got "a b"',
       'dcs.key: must match /^[A-Za-z_][A-Za-z0-9_]{0,19}$/, got "1x"',

@@ -62,7 +62,9 @@ it('run writes a batch file now with progress on stderr; retry resends dead lett
   const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   await main(['s2s', 'run', 'b1', '--rules', rulesPath, '--store', store, '--progress']);
   expect(process.exitCode ?? 0).toBe(0);
-  expect(log.mock.calls.flat().join('\n')).toMatch(/^b1: wrote b1-\S+\.csv \(1 rows, sha256 [0-9a-f]{64}\) and b1-\S+\.csv\.manifest\.json$/);
+  expect(log.mock.calls.flat().join('\n')).toMatch(
+    /^b1: wrote b1-\S+\.csv \(1 rows, sha256 [0-9a-f]{64}\) and b1-\S+\.csv\.manifest\.json$/,
+  );
   expect(stderr.mock.calls.flat().join('')).toMatch(/^b1: 1 rows \(\d+\.\d s\)\n$/);
   expect(readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.manifest.json'))).toHaveLength(1);
 

@@ -26,14 +26,18 @@ afterEach(async () => {
 /** Starts the CLI, logging errors only; killed after the test if still running. */
 async function startCli(args: string[]) {
   const server = await start(['--log-level', 'error', ...args]);
-  cleanup.push(() => server.child.exitCode === null && server.child.signalCode === null && server.child.kill('SIGKILL'));
+  cleanup.push(
+    () => server.child.exitCode === null && server.child.signalCode === null && server.child.kill('SIGKILL'),
+  );
   return server;
 }
 
 /** Every manifest's file is complete: its size and checksum match, its rows are all there. */
 function checkVisible(out: string) {
   const names = existsSync(out) ? readdirSync(out) : [];
-  const manifests = names.filter((n) => n.endsWith('.manifest.json')).map((n) => JSON.parse(readFileSync(join(out, n), 'utf8')));
+  const manifests = names
+    .filter((n) => n.endsWith('.manifest.json'))
+    .map((n) => JSON.parse(readFileSync(join(out, n), 'utf8')));
   for (const m of manifests) {
     const bytes = readFileSync(join(out, m.file));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(m.sha256);
@@ -42,7 +46,10 @@ function checkVisible(out: string) {
   }
   // A final name is only ever a complete file: the data file a manifest names, or one renamed just before its manifest.
   for (const n of names.filter((n) => !n.startsWith('.') && !n.endsWith('.manifest.json'))) {
-    const lines = gunzipSync(readFileSync(join(out, n))).toString('utf8').trimEnd().split('\n');
+    const lines = gunzipSync(readFileSync(join(out, n)))
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines[0]).toBe('uid,segments');
   }
   return { manifests, temporary: names.filter((n) => n.startsWith('.')) };
@@ -65,8 +72,26 @@ it('SIGKILL with changes in the outbox and a batch half written: nothing lost, n
       { id: 'pv', rule: { trait: 'pv' } },
     ],
     partners: [
-      { id: 'rt', type: 'realtime', url: sink.url, intervalSeconds: 1, segments: ['sports'], retries: 10, retryBaseMs: 50, timeoutMs: 2000 },
-      { id: 'full', type: 'batch', dir: out, intervalHours: 1 / 3600, format: 'csv', gzip: true, mode: 'full', segments: 'all' },
+      {
+        id: 'rt',
+        type: 'realtime',
+        url: sink.url,
+        intervalSeconds: 1,
+        segments: ['sports'],
+        retries: 10,
+        retryBaseMs: 50,
+        timeoutMs: 2000,
+      },
+      {
+        id: 'full',
+        type: 'batch',
+        dir: out,
+        intervalHours: 1 / 3600,
+        format: 'csv',
+        gzip: true,
+        mode: 'full',
+        segments: 'all',
+      },
     ],
   };
   const rulesPath = join(dir, 'rules.json');
@@ -90,15 +115,23 @@ it('SIGKILL with changes in the outbox and a batch half written: nothing lost, n
   const first = await startCli(args);
   const uids = Array.from({ length: 300 }, () => newUid());
   for (const uid of uids) {
-    const res = await fetch(`${first.url}/v1/rtc`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(call(uid, [pageEvent({ c_section: 'sports' })])) });
+    const res = await fetch(`${first.url}/v1/rtc`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(call(uid, [pageEvent({ c_section: 'sports' })])),
+    });
     expect(((await res.json()) as Json).segments).toContain('sports');
   }
   // Kill while a batch file is being written (a temporary file exists) and a message is in flight.
   let sawTemporary = false;
-  await waitFor(() => {
-    sawTemporary = existsSync(out) && readdirSync(out).some((n) => n.startsWith('.segtag-') && n.endsWith('.tmp'));
-    return sawTemporary && sink.received.length > 0;
-  }, 20_000, 'a batch file being written');
+  await waitFor(
+    () => {
+      sawTemporary = existsSync(out) && readdirSync(out).some((n) => n.startsWith('.segtag-') && n.endsWith('.tmp'));
+      return sawTemporary && sink.received.length > 0;
+    },
+    20_000,
+    'a batch file being written',
+  );
   first.child.kill('SIGKILL');
   await exited(first.child);
   const deliveredBeforeKill = new Set(sink.accepted().flatMap((m) => m.body.users.map((u: any) => u.uid)));
@@ -110,7 +143,11 @@ it('SIGKILL with changes in the outbox and a batch half written: nothing lost, n
   const second = await startCli(args);
   const delivered = () => new Set(sink.accepted().flatMap((m) => m.body.users.map((u: any) => u.uid)));
   await waitFor(() => delivered().size == uids.length, 30_000, 'every change at the partner');
-  await waitFor(() => checkVisible(out).manifests.length > afterKill.manifests.length, 20_000, 'a batch file after the restart');
+  await waitFor(
+    () => checkVisible(out).manifests.length > afterKill.manifests.length,
+    20_000,
+    'a batch file after the restart',
+  );
   second.child.kill('SIGTERM');
   await exited(second.child);
 

@@ -53,7 +53,11 @@ describe.each(backends)('outbox on $name', ({ open }) => {
       await store.update('uid-aaaaaaaa', () => ({ write: write(['b'], { entered: ['b'], exited: ['a'] }), result: 1 }));
       await store.update('uid-dddddddd', () => ({ result: 1 })); // no write, no row
       // A change that throws writes neither the profile nor a row.
-      await expect(store.update('uid-eeeeeeee', () => { throw new Error('bug'); })).rejects.toThrow('bug');
+      await expect(
+        store.update('uid-eeeeeeee', () => {
+          throw new Error('bug');
+        }),
+      ).rejects.toThrow('bug');
 
       const rows = await outbox.after(0, 10);
       expect(rows.map(({ seq, uid, entered, exited }) => ({ seq, uid, entered, exited }))).toEqual([
@@ -80,9 +84,10 @@ describe.each(backends)('outbox on $name', ({ open }) => {
       await outbox.removeDeadLetter('d', 'd:1-2');
       expect(await outbox.deadLetters('d')).toEqual([]);
 
-      for (let i = 0; i < 25; i++) await store.update(`uid-page-${String(i).padStart(4, '0')}`, () => ({ write: write([`s${i}`]), result: 1 }));
+      for (let i = 0; i < 25; i++)
+        await store.update(`uid-page-${String(i).padStart(4, '0')}`, () => ({ write: write([`s${i}`]), result: 1 }));
       const seen = new Map<string, string[]>();
-      for (let cursor: string | undefined = ''; cursor !== undefined; ) {
+      for (let cursor: string | undefined = ''; cursor !== undefined;) {
         const page = await outbox.segmentsPage(cursor, 7);
         for (const r of page.rows) seen.set(r.uid, r.segments);
         cursor = page.next;
@@ -106,7 +111,18 @@ describe.each(backends)('outbox on $name', ({ open }) => {
       rules: {
         traits: [{ id: 'sports', where: { signal: 'c_section', op: 'equals', value: 'sports' } }],
         segments: [{ id: 'sports', rule: { trait: 'sports' } }],
-        partners: [{ id: 'rt', type: 'realtime', url: sink.url, intervalSeconds: 1, segments: 'all', retries: 5, retryBaseMs: 10, maxUsersPerMessage: 7 }],
+        partners: [
+          {
+            id: 'rt',
+            type: 'realtime',
+            url: sink.url,
+            intervalSeconds: 1,
+            segments: 'all',
+            retries: 5,
+            retryBaseMs: 10,
+            maxUsersPerMessage: 7,
+          },
+        ],
       },
     });
     try {

@@ -54,7 +54,10 @@ async function app(options: Partial<AppOptions> & { rules: object }) {
 const sports = (a: App, uid: string) => post(a, call(uid, [pageEvent({ c_section: 'sports' })]));
 const buy = (a: App, uid: string) => post(a, call(uid, [trackEvent('buy')]));
 const metric = async (a: App, name: string) =>
-  (await a.fastify.inject('/metrics')).body.split('\n').filter((l) => l.startsWith(name)).join('\n');
+  (await a.fastify.inject('/metrics')).body
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .join('\n');
 
 describe('partners in the rules file', () => {
   const problems = (partners: unknown) => {
@@ -67,23 +70,55 @@ describe('partners in the rules file', () => {
   };
 
   it('fills in the defaults', () => {
-    const r = parseRules(rulesWith([
-      { id: 'p1', type: 'realtime', url: 'https://partner.example/in', intervalSeconds: 60, segments: 'all' },
-      { id: 'b1', type: 'batch', dir: '/tmp/x', segments: ['sports'] },
-    ]));
+    const r = parseRules(
+      rulesWith([
+        { id: 'p1', type: 'realtime', url: 'https://partner.example/in', intervalSeconds: 60, segments: 'all' },
+        { id: 'b1', type: 'batch', dir: '/tmp/x', segments: ['sports'] },
+      ]),
+    );
     expect(r.partners).toEqual([
-      { id: 'p1', type: 'realtime', url: 'https://partner.example/in', intervalSeconds: 60, segments: 'all', maxUsersPerMessage: 10, timeoutMs: 3000, retries: 3, retryBaseMs: 1000, headers: {} },
-      { id: 'b1', type: 'batch', intervalHours: 24, dir: '/tmp/x', format: 'csv', gzip: false, mode: 'full', segments: ['sports'] },
+      {
+        id: 'p1',
+        type: 'realtime',
+        url: 'https://partner.example/in',
+        intervalSeconds: 60,
+        segments: 'all',
+        maxUsersPerMessage: 10,
+        timeoutMs: 3000,
+        retries: 3,
+        retryBaseMs: 1000,
+        headers: {},
+      },
+      {
+        id: 'b1',
+        type: 'batch',
+        intervalHours: 24,
+        dir: '/tmp/x',
+        format: 'csv',
+        gzip: false,
+        mode: 'full',
+        segments: ['sports'],
+      },
     ]);
   });
 
   it('names the partner in every problem', () => {
-    expect(problems([
-      { id: 'p1', type: 'realtime', url: 'ftp://x', intervalSeconds: 0.5, segments: ['nope'], maxUsersPerMessage: 0, headers: { Host: 'x', 'x-k': 'a\nb' } },
-      { id: 'b1', type: 'batch', dir: '', format: 'xml', mode: 'delta', segments: [], gzip: 'yes' },
-      { id: 'p1', type: 'pixel' },
-      { id: 'b2', type: 'batch', dir: 'out', segments: 'all', extra: 1 },
-    ])).toEqual([
+    expect(
+      problems([
+        {
+          id: 'p1',
+          type: 'realtime',
+          url: 'ftp://x',
+          intervalSeconds: 0.5,
+          segments: ['nope'],
+          maxUsersPerMessage: 0,
+          headers: { Host: 'x', 'x-k': 'a\nb' },
+        },
+        { id: 'b1', type: 'batch', dir: '', format: 'xml', mode: 'delta', segments: [], gzip: 'yes' },
+        { id: 'p1', type: 'pixel' },
+        { id: 'b2', type: 'batch', dir: 'out', segments: 'all', extra: 1 },
+      ]),
+    ).toEqual([
       'partner "p1": url must be an http(s) URL, got "ftp://x"',
       'partner "p1": header name "Host" is not allowed',
       'partner "p1": header "x-k" must be a one-line string',
@@ -111,7 +146,9 @@ describe('a rules file from before the rename', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(RulesError);
-    expect((error as RulesError).problems).toEqual(['destinations: renamed to "partners" (the server-to-server partners); rename the key']);
+    expect((error as RulesError).problems).toEqual([
+      'destinations: renamed to "partners" (the server-to-server partners); rename the key',
+    ]);
   });
 });
 
@@ -173,8 +210,12 @@ describe('real-time server-to-server', () => {
     // The sink may hold the last message before the server has recorded its answer.
     const depth = async () => (await a.s2s!.measure(), await metric(a, 'segtag_s2s_queue_depth'));
     await waitFor(async () => (await depth()) == 'segtag_s2s_queue_depth{partner="rt"} 0', 5_000, 'an empty outbox');
-    expect(await metric(a, 'segtag_s2s_oldest_undelivered_seconds')).toBe('segtag_s2s_oldest_undelivered_seconds{partner="rt"} 0');
-    expect(await metric(a, 'segtag_s2s_deliveries_total')).toBe(`segtag_s2s_deliveries_total{partner="rt"} ${accepted.length}`);
+    expect(await metric(a, 'segtag_s2s_oldest_undelivered_seconds')).toBe(
+      'segtag_s2s_oldest_undelivered_seconds{partner="rt"} 0',
+    );
+    expect(await metric(a, 'segtag_s2s_deliveries_total')).toBe(
+      `segtag_s2s_deliveries_total{partner="rt"} ${accepted.length}`,
+    );
     expect(await metric(a, 'segtag_s2s_failures_total')).toMatch(/reason="status"} \d+/);
   }, 60_000);
 
@@ -188,7 +229,9 @@ describe('real-time server-to-server', () => {
     await sports(a, uid);
     await buy(a, uid);
     await waitFor(() => sink.accepted().length == 1, 5000, 'the message');
-    expect(sink.accepted()[0].body.users).toEqual([{ uid, segments: { added: ['sports'], removed: ['nonbuyer'] }, ts: expect.any(Number) }]);
+    expect(sink.accepted()[0].body.users).toEqual([
+      { uid, segments: { added: ['sports'], removed: ['nonbuyer'] }, ts: expect.any(Number) },
+    ]);
   });
 
   it('a partner that hangs times out and gets the same message again; a slow one within the timeout is fine', async () => {
@@ -201,7 +244,9 @@ describe('real-time server-to-server', () => {
     expect(sink.received.map((r) => r.answer)).toEqual(['hang', 200]);
     expect(sink.received[1].id).toBe(sink.received[0].id);
     expect(sink.received[1].body).toEqual(sink.received[0].body);
-    expect(await metric(a, 'segtag_s2s_failures_total')).toBe('segtag_s2s_failures_total{partner="rt",reason="timeout"} 1');
+    expect(await metric(a, 'segtag_s2s_failures_total')).toBe(
+      'segtag_s2s_failures_total{partner="rt",reason="timeout"} 1',
+    );
   });
 
   it('after the last retry a dead letter, which `retry` resends under its id; a 4xx is not retried', async () => {
@@ -251,8 +296,23 @@ describe('batch server-to-server files', () => {
     const a = await app({
       s2s: false,
       rules: rulesWith([
-        { id: 'full', type: 'batch', dir: join(dir, 'full'), format: 'csv', mode: 'full', segments: ['sports', 'nonbuyer'] },
-        { id: 'inc', type: 'batch', dir: join(dir, 'inc'), format: 'ndjson', gzip: true, mode: 'incremental', segments: ['sports', 'nonbuyer'] },
+        {
+          id: 'full',
+          type: 'batch',
+          dir: join(dir, 'full'),
+          format: 'csv',
+          mode: 'full',
+          segments: ['sports', 'nonbuyer'],
+        },
+        {
+          id: 'inc',
+          type: 'batch',
+          dir: join(dir, 'inc'),
+          format: 'ndjson',
+          gzip: true,
+          mode: 'incremental',
+          segments: ['sports', 'nonbuyer'],
+        },
       ]),
     });
     const first = Array.from({ length: 30 }, () => newUid());
@@ -296,11 +356,16 @@ describe('batch server-to-server files', () => {
     }
     for (const uid of buyers) expect(full2[uid]).toBe('sports');
 
-    const ndjson = (m: Json) => contents(join(dir, 'inc'), m).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const ndjson = (m: Json) =>
+      contents(join(dir, 'inc'), m)
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
     const inc1 = ndjson(i1);
     expect(i1.rows).toBe(30);
     expect(inc1.map((r) => r.uid).sort()).toEqual([...first].sort());
-    for (const r of inc1) expect(r).toEqual({ uid: r.uid, added: ['sports', 'nonbuyer'], removed: [], ts: expect.any(Number) });
+    for (const r of inc1)
+      expect(r).toEqual({ uid: r.uid, added: ['sports', 'nonbuyer'], removed: [], ts: expect.any(Number) });
     const inc2 = ndjson(i2);
     expect(i2.rows).toBe(15);
     expect(inc2).toEqual([
@@ -315,9 +380,14 @@ describe('batch server-to-server files', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const options = {
       store: `sqlite:${join(dir, 'db.sqlite')}`,
-      rules: rulesWith([{ id: 'b', type: 'batch', dir: join(dir, 'out'), intervalHours: 1 / 3600, mode: 'full', segments: 'all' }]),
+      rules: rulesWith([
+        { id: 'b', type: 'batch', dir: join(dir, 'out'), intervalHours: 1 / 3600, mode: 'full', segments: 'all' },
+      ]),
     };
-    const manifests = () => (existsSync(join(dir, 'out')) ? readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.manifest.json')).length : 0);
+    const manifests = () =>
+      existsSync(join(dir, 'out'))
+        ? readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.manifest.json')).length
+        : 0;
     const a1 = await app(options);
     await sports(a1, newUid());
     await waitFor(() => manifests() >= 2, 6000, 'two scheduled files');

@@ -48,7 +48,9 @@ describe('two server instances on one Redis', () => {
 
   it('concurrent calls for one visitor spread over both instances are all counted', async () => {
     const uid = newUid();
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(apps[i % 2], call(uid, [pageEvent()]))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => post(apps[i % 2], call(uid, [pageEvent()]))),
+    );
     expect(answers.every((r) => r.status == 200)).toBe(true);
     const store = await openRedisStore(redis.url);
     try {

@@ -16,8 +16,18 @@ const DAY0 = Date.UTC(2030, 5, 1);
 const at = (day: number, h = 12, m = 0, s = 0, ms = 0) => DAY0 + day * DAY_MS + ((h * 60 + m) * 60 + s) * 1000 + ms;
 
 let n = 0;
-const page = (signals: WireEvent['signals'] = {}, id = `e${++n}`, url = 'https://pub.example/a'): WireEvent => ({ id, type: 'page', ts: 0, url, signals });
-const track = (name: string, signals: WireEvent['signals'] = {}): WireEvent => ({ ...page(signals), type: 'track', name });
+const page = (signals: WireEvent['signals'] = {}, id = `e${++n}`, url = 'https://pub.example/a'): WireEvent => ({
+  id,
+  type: 'page',
+  ts: 0,
+  url,
+  signals,
+});
+const track = (name: string, signals: WireEvent['signals'] = {}): WireEvent => ({
+  ...page(signals),
+  type: 'track',
+  name,
+});
 
 /** A visitor over time: each call applies events at a time and keeps the profile. */
 function visitor(engine: Engine) {
@@ -59,7 +69,10 @@ describe('boolean rules', () => {
       { id: 'a-and-b', rule: { and: [{ trait: 'a' }, { trait: 'b' }] } },
       { id: 'a-or-b', rule: { or: [{ trait: 'a' }, { trait: 'b' }] } },
       { id: 'not-a', rule: { not: { trait: 'a' } } },
-      { id: 'nested', rule: { and: [{ or: [{ trait: 'b' }, { trait: 'a' }] }, { not: { and: [{ trait: 'a' }, { trait: 'b' }] } }] } },
+      {
+        id: 'nested',
+        rule: { and: [{ or: [{ trait: 'b' }, { trait: 'a' }] }, { not: { and: [{ trait: 'a' }, { trait: 'b' }] } }] },
+      },
       { id: 'b-twice', rule: { trait: 'b', atLeast: 2 } },
     ]);
     const v = visitor(engine);
@@ -165,7 +178,9 @@ describe('segment TTL: without new matching events a segment expires after ttlDa
   it('traits the rules no longer define are dropped from the profile', () => {
     const v = visitor(engineFor([]));
     v.call(at(0), A(), B());
-    const fewer = compileRules(parseRules({ traits: [{ id: 'a', where: { signal: 'k', op: 'equals', value: 'a' } }], segments: [] }));
+    const fewer = compileRules(
+      parseRules({ traits: [{ id: 'a', where: { signal: 'k', op: 'equals', value: 'a' } }], segments: [] }),
+    );
     const after = applyEvents(fewer, v.profile, [], at(0));
     expect([...after.profile.traits.keys()]).toEqual(['a']);
   });
@@ -235,7 +250,12 @@ describe('private signals', () => {
         segments: [{ id: 'known', rule: { trait: 'known-domain' } }],
       }),
     );
-    const applied = applyEvents(engine, undefined, [page({ p_email_domain: 'example.com', p_name: 'Jane Private' })], at(0));
+    const applied = applyEvents(
+      engine,
+      undefined,
+      [page({ p_email_domain: 'example.com', p_name: 'Jane Private' })],
+      at(0),
+    );
     expect(applied.segments).toEqual(['known']);
     expect(encodeProfile(applied.profile)).not.toMatch(/p_|example\.com|Jane/);
   });
@@ -274,9 +294,14 @@ describe('the trait index finds exactly what checking every trait finds', () => 
       const signals: WireEvent['signals'] = Object.create(null);
       for (let j = rand(4); j > 0; j--) signals[keys[rand(keys.length)]] = values[rand(values.length)] as never;
       const url = ['https://p.example/news/1', 'https://p.example/sport', 'not a url'][rand(3)];
-      const event: WireEvent = rand(2) ? { ...page(signals), url } : { ...track(['play', 'stop'][rand(2)], signals), url };
+      const event: WireEvent = rand(2)
+        ? { ...page(signals), url }
+        : { ...track(['play', 'stop'][rand(2)], signals), url };
       const indexed = engine.traitsFor(event).sort();
-      const scanned = rules.traits.filter((t) => matchesWhere(t.where, event)).map((t) => t.id).sort();
+      const scanned = rules.traits
+        .filter((t) => matchesWhere(t.where, event))
+        .map((t) => t.id)
+        .sort();
       expect(indexed).toEqual(scanned);
     }
   });
@@ -284,9 +309,16 @@ describe('the trait index finds exactly what checking every trait finds', () => 
 
 describe('segments at scale', () => {
   it('1,000 segments over 200 traits answer the same as evaluating every rule, for varied visitors', () => {
-    const traits = Array.from({ length: 200 }, (_, i) => ({ id: `t${i}`, where: { signal: `c_k${i % 50}`, op: 'equals', value: `v${i}` } }));
+    const traits = Array.from({ length: 200 }, (_, i) => ({
+      id: `t${i}`,
+      where: { signal: `c_k${i % 50}`, op: 'equals', value: `v${i}` },
+    }));
     const segments = Array.from({ length: 1000 }, (_, i) => {
-      const t = (k: number) => ({ trait: `t${(i * 7 + k) % 200}`, atLeast: 1 + (k % 2), withinDays: 1 + ((i + k) % 10) });
+      const t = (k: number) => ({
+        trait: `t${(i * 7 + k) % 200}`,
+        atLeast: 1 + (k % 2),
+        withinDays: 1 + ((i + k) % 10),
+      });
       const rule = [t(0), { and: [t(1), t(2)] }, { or: [t(3), { not: t(4) }] }, { not: { or: [t(5), t(6)] } }][i % 4];
       return { id: `s${i}`, rule };
     });
@@ -294,9 +326,17 @@ describe('segments at scale', () => {
     const engine = compileRules(rules);
     const naive = (profile: Profile, today: number) => {
       const count = (trait: string, days: number) =>
-        [...(profile.traits.get(trait) ?? [])].filter(([d]) => d > today - days && d <= today).reduce((a, [, c]) => a + c, 0);
+        [...(profile.traits.get(trait) ?? [])]
+          .filter(([d]) => d > today - days && d <= today)
+          .reduce((a, [, c]) => a + c, 0);
       const holds = (r: Rule): boolean =>
-        'trait' in r ? count(r.trait, r.withinDays ?? 30) >= r.atLeast : 'and' in r ? r.and.every(holds) : 'or' in r ? r.or.some(holds) : !holds(r.not);
+        'trait' in r
+          ? count(r.trait, r.withinDays ?? 30) >= r.atLeast
+          : 'and' in r
+            ? r.and.every(holds)
+            : 'or' in r
+              ? r.or.some(holds)
+              : !holds(r.not);
       return rules.segments.filter((s) => holds(s.rule)).map((s) => s.id);
     };
     for (let visitorNo = 0; visitorNo < 30; visitorNo++) {

@@ -31,10 +31,15 @@ function bump(current: Profile | undefined, eventId = `e${Math.random()}`): Prof
   t.set(day, (t.get(day) ?? 0) + 1);
   traits.set('t', t);
   const seen = new Map(p.seen).set(eventId, clock.now);
-  return { profile: { traits, segments: ['s1'], lastSeen: clock.now, seen }, expiresAt: clock.now + 30 * DAY_MS, changes: noChanges };
+  return {
+    profile: { traits, segments: ['s1'], lastSeen: clock.now, seen },
+    expiresAt: clock.now + 30 * DAY_MS,
+    changes: noChanges,
+  };
 }
 const countOf = (p: Profile | undefined) => [...(p?.traits.get('t')?.values() ?? [])].reduce((a, b) => a + b, 0);
-const increment = (store: ProfileStore, uid: string) => store.update(uid, (cur) => ({ write: bump(cur), result: countOf(cur) + 1 }));
+const increment = (store: ProfileStore, uid: string) =>
+  store.update(uid, (cur) => ({ write: bump(cur), result: countOf(cur) + 1 }));
 
 let seq = 0;
 const uid = () => `uid-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
@@ -183,7 +188,10 @@ describe('sqlite: a restart keeps profiles', () => {
     const path = join(dir, 'purge.db');
     const store = await openSqliteStore(path, { now, purgeEveryMs: 20 });
     try {
-      await store.update('short-lived', () => ({ write: { ...bump(undefined), expiresAt: clock.now + 1000 }, result: null }));
+      await store.update('short-lived', () => ({
+        write: { ...bump(undefined), expiresAt: clock.now + 1000 },
+        result: null,
+      }));
       await increment(store, 'long-lived');
       const rows = () => {
         const db = new Database(path, { readonly: true });
@@ -214,7 +222,9 @@ describe('sqlite: a restart keeps profiles', () => {
     old.close();
     const store = await openSqliteStore(path, { now });
     try {
-      expect(await store.outbox!.deadLetters('rt')).toEqual([{ partner: 'rt', id: 'rt:1-2', body: '{}', error: 'HTTP 503', at: 5 }]);
+      expect(await store.outbox!.deadLetters('rt')).toEqual([
+        { partner: 'rt', id: 'rt:1-2', body: '{}', error: 'HTTP 503', at: 5 },
+      ]);
     } finally {
       await store.close();
     }
@@ -258,7 +268,9 @@ describe('redis: an outage answers fast and recovers', () => {
   }, 30_000);
 
   it('opening against a port where nothing listens fails with StoreUnavailableError', async () => {
-    await expect(openRedisStore('redis://127.0.0.1:1', { connectTimeoutMs: 1000 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(openRedisStore('redis://127.0.0.1:1', { connectTimeoutMs: 1000 })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
   });
 });
 
@@ -283,6 +295,8 @@ describe('store specs', () => {
   });
 
   it('describes a Redis URL without its password', () => {
-    expect(describeStore(parseStoreSpec('redis://user:secret@cache.example:6379/1'))).toBe('redis://user:***@cache.example:6379/1');
+    expect(describeStore(parseStoreSpec('redis://user:secret@cache.example:6379/1'))).toBe(
+      'redis://user:***@cache.example:6379/1',
+    );
   });
 });

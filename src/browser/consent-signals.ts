@@ -46,7 +46,10 @@ export function readConsentSignals(consent: Consent, vendorId: number) {
   listen('gpp', ({ pingData: p }) => {
     if (p.signalStatus != 'ready') return;
     const optedOut = /OptOut":1|OptOutSale":"Y/.test(JSON.stringify(p.parsedSections));
-    consent._report('gpp', optedOut ? DENIED : GRANTED, { gpp: str(p.gppString), gppSid: str(p.applicableSections?.join()) });
+    consent._report('gpp', optedOut ? DENIED : GRANTED, {
+      gpp: str(p.gppString),
+      gppSid: str(p.applicableSections?.join()),
+    });
   });
 }
 

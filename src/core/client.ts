@@ -44,8 +44,7 @@ export function createClient(
     const stored = cookies.get(cfg.name);
     return stored == null ? memory.slice() : parseSegments(stored, cfg);
   };
-  const toTargeting = (segments: string[]): Targeting =>
-    segments.length ? { [cfg.key]: segments } : {};
+  const toTargeting = (segments: string[]): Targeting => (segments.length ? { [cfg.key]: segments } : {});
   const getTargeting = () => toTargeting(getSegments());
 
   function writeSegments(segments: string[], days: number) {
@@ -87,7 +86,11 @@ export function createClient(
     let error: string | undefined;
     try {
       const { _body: sent, _contentType: contentType } = codec._encode(request);
-      const { _status: status, _body: body, _retry: retry } = await platform._post(cfg._endpoint, sent, cfg._timeout, flush, contentType);
+      const {
+        _status: status,
+        _body: body,
+        _retry: retry,
+      } = await platform._post(cfg._endpoint, sent, cfg._timeout, flush, contentType);
       const success = status > 199 && status < 300;
       const answer = success ? codec._decode(body, cfg) : undefined;
       if (answer) {
@@ -117,7 +120,14 @@ export function createClient(
     let error: string | undefined = destroyed ? 'destroyed' : consent._state() == DENIED ? 'no consent' : undefined;
     if (!error) {
       // A page view's undefined name is left out by JSON.stringify.
-      const event: WireEvent = { id: platform._uuid(), type, name, ts: platform._now(), ...platform._context(), signals };
+      const event: WireEvent = {
+        id: platform._uuid(),
+        type,
+        name,
+        ts: platform._now(),
+        ...platform._context(),
+        signals,
+      };
       error = await queue.add(event);
     }
     answered();

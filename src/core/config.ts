@@ -41,7 +41,16 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
   const isSep = (x: string) => /^[=,&|;/~!*^@#$]$/.test(x);
   check(isSep(keySeparator), 'cookie.keySeparator');
   check(isSep(valueSeparator) && keySeparator != valueSeparator, 'cookie.valueSeparator');
-  return { name, key, _days: days, domain, _maxBytes: maxBytes, _format: format, _keySeparator: keySeparator, _valueSeparator: valueSeparator };
+  return {
+    name,
+    key,
+    _days: days,
+    domain,
+    _maxBytes: maxBytes,
+    _format: format,
+    _keySeparator: keySeparator,
+    _valueSeparator: valueSeparator,
+  };
 }
 
 /**

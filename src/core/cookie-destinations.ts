@@ -14,7 +14,8 @@ export type DestinationsConfig = ResolvedConfig & { cookieDestinations: string[]
  */
 export function resolveCookieDestinations(cfg: ResolvedConfig, list: unknown = []): DestinationsConfig {
   check(
-    Array.isArray(list) && list.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != cfg.name && n != 'segtag_uid'),
+    Array.isArray(list) &&
+      list.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != cfg.name && n != 'segtag_uid'),
     'cookieDestinations',
   );
   return { ...cfg, cookieDestinations: list.slice() };
@@ -29,7 +30,11 @@ const dotless = (domain: string) => domain.replace(/^\./, '').toLowerCase();
  * and a `domain`, when the answer names one, must be the one segtag's own cookies use (a
  * leading dot and case aside).
  */
-function refusal({ name, value, domain }: ParsedCookie, cfg: DestinationsConfig, cookies: CookieJar): DestinationOutcome['reason'] {
+function refusal(
+  { name, value, domain }: ParsedCookie,
+  cfg: DestinationsConfig,
+  cookies: CookieJar,
+): DestinationOutcome['reason'] {
   if (!cfg.cookieDestinations.includes(name)) return 'name';
   if (/[^ -~]/.test(value)) return 'value';
   if (name.length + cookies.encode(value).length > cfg._maxBytes) return 'size';

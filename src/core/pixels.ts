@@ -91,15 +91,16 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
       // No ttl: for this page only.
       seen.set(id, ttl ? now + ttl * 6e4 : Infinity);
       waiting.push(() =>
-        platform
-          ._fire!(u, !!hideReferrer)
+        platform._fire!(u, !!hideReferrer)
           .catch(() => false)
           .then((ok) => emit('pixel', id, ok ? 'loaded' : 'error')),
       );
     }
     if (!firing) fireNext();
     // Persisted: unexpired ids with a ttl (page-only ones are Infinity), newest last.
-    const persisted = [...seen].filter(([id, until]) => until > now && until < Infinity && SEGMENT_ID.test(id as string));
+    const persisted = [...seen].filter(
+      ([id, until]) => until > now && until < Infinity && SEGMENT_ID.test(id as string),
+    );
     storage.set(key, JSON.stringify(persisted.slice(-MAX_SEEN)));
   };
 }

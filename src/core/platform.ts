@@ -37,7 +37,6 @@ export interface KeyValueStore {
   remove(key: string): void;
 }
 
-
 export interface PageContext {
   url: string;
   ref?: string;

@@ -55,5 +55,10 @@ export function serializeSegments(
 export function parseSegments(value: string | undefined, f: SegmentFormat): string[] {
   const head = f.key + f._keySeparator;
   const strip = (t: string) => (t.startsWith(head) ? t.slice(head.length) : t);
-  return value?.startsWith(head) ? value.split(f._valueSeparator).map(strip).filter((s) => SEGMENT_ID.test(s)) : [];
+  return value?.startsWith(head)
+    ? value
+        .split(f._valueSeparator)
+        .map(strip)
+        .filter((s) => SEGMENT_ID.test(s))
+    : [];
 }

@@ -48,7 +48,7 @@ export function applyGpt(targeting: Targeting, googletag?: GoogletagLike, option
     (g.cmd ||= []).push(() => {
       const valid = gamTargeting(t, debug);
       for (const target of slots || [g.pubads()]) {
-        for (const key of keys) valid[key] || target.clearTargeting(key);
+        for (const key of keys) if (!valid[key]) target.clearTargeting(key);
         for (const key in valid) target.setTargeting(key, valid[key]);
       }
       keys = Object.keys(valid);
@@ -69,7 +69,9 @@ export function gptCommand(targeting: Targeting, refresh?: boolean, debug?: bool
   (g.cmd ||= []).push(() => {
     const pubads = g.pubads();
     for (const key in targeting) {
-      const values = targeting[key].filter((v) => v.length <= 40 || (debug && console.warn('segtag: GAM rules drop', key, v)));
+      const values = targeting[key].filter(
+        (v) => v.length <= 40 || (debug && console.warn('segtag: GAM rules drop', key, v)),
+      );
       if (values.length) pubads.setTargeting(key, values);
     }
     if (refresh) pubads.refresh();

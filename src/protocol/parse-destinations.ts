@@ -33,12 +33,22 @@ export function parseDestinations(body: Record<string, unknown>, out: ParsedResp
   const pixels: ParsedPixel[] = [];
   for (const p of objects(body.pixels)) {
     if (isString(p.id) && SEGMENT_ID.test(p.id) && isString(p.url))
-      pixels.push({ id: p.id, url: p.url, ttl: positiveUpTo(p.ttl, MAX_PIXEL_TTL), hideReferrer: p.hideReferrer === true });
+      pixels.push({
+        id: p.id,
+        url: p.url,
+        ttl: positiveUpTo(p.ttl, MAX_PIXEL_TTL),
+        hideReferrer: p.hideReferrer === true,
+      });
   }
   const cookies: ParsedCookie[] = [];
   for (const c of objects(body.cookies)) {
     if (isString(c.name) && isString(c.value))
-      cookies.push({ name: c.name, value: c.value, ttl: positiveUpTo(c.ttl, MAX_COOKIE_TTL), domain: isString(c.domain) ? c.domain : undefined });
+      cookies.push({
+        name: c.name,
+        value: c.value,
+        ttl: positiveUpTo(c.ttl, MAX_COOKIE_TTL),
+        domain: isString(c.domain) ? c.domain : undefined,
+      });
   }
   if (pixels.length) out.pixels = pixels;
   if (cookies.length) out.cookies = cookies;

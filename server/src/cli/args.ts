@@ -88,7 +88,8 @@ export function parseCliArgs(argv: string[], cwd = process.cwd()): CliOptions {
     throw new UsageError((e as Error).message);
   }
   const logLevel = values['log-level'] ?? (values.quiet ? 'warn' : 'info');
-  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${logLevel}`);
+  if (!LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${logLevel}`);
   const origins = values['cors-origin'] ?? ['*'];
   return {
     port: Number(port),

@@ -46,7 +46,9 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
   const { traits, segments, ttlDays } = app.rules;
   console.log(`segtag server listening on ${url}`);
   console.log(`demo: ${url}/`);
-  console.log(`rules: ${shortPath(options.rules)}: ${traits.length} traits, ${segments.length} segments, ttl ${ttlDays} days`);
+  console.log(
+    `rules: ${shortPath(options.rules)}: ${traits.length} traits, ${segments.length} segments, ttl ${ttlDays} days`,
+  );
   console.log(`store: ${describeStore(options.store)}`);
 
   const running = app;

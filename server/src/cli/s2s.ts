@@ -44,7 +44,8 @@ export function parseS2sArgs(argv: string[], cwd = process.cwd()): S2sArgs {
   const help = values.help ?? false;
   const [command, partner, ...rest] = positionals;
   if (!help) {
-    if (command != 'run' && command != 'retry') throw new UsageError(`s2s: expected run or retry, got ${JSON.stringify(command ?? '')}`);
+    if (command != 'run' && command != 'retry')
+      throw new UsageError(`s2s: expected run or retry, got ${JSON.stringify(command ?? '')}`);
     if (!partner) throw new UsageError(`s2s ${command}: which partner? (its id in the rules file)`);
     if (rest.length) throw new UsageError(`s2s ${command}: unexpected argument ${JSON.stringify(rest[0])}`);
   }

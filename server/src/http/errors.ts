@@ -48,7 +48,14 @@ const quote = (s: unknown) => {
   return JSON.stringify(str.length > 40 ? `${str.slice(0, 40)}...` : str);
 };
 
-const TYPES: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'a boolean', array: 'an array', object: 'an object', null: 'null' };
+const TYPES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  array: 'an array',
+  object: 'an object',
+  null: 'null',
+};
 const typeList = (t: string | string[]) => {
   const names = (Array.isArray(t) ? t : [t]).map((x) => TYPES[x] ?? x);
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0];

@@ -21,6 +21,8 @@ export const MAX_EVENT_URL_CHARS = 8 * 1024;
 export const MAX_EVENT_BODY_BYTES = 32 * 1024;
 const MAX_KEYS = 200;
 const MAX_DECLARED_IDS = 20;
+// `\x01` is Audience Manager's separator between the data provider id and its id; no other control character.
+// eslint-disable-next-line no-control-regex
 const DECLARED_ID = /^\d{1,20}\x01[^\x00-\x1f\x7f]{1,1024}$/;
 /** Decimal numbers become numbers (for gt/lt traits); `007` or `1e3` stay strings. */
 const NUMBER = /^-?(0|[1-9]\d{0,14})(\.\d{1,9})?$/;
@@ -39,15 +41,25 @@ export function eventRoutes(decide: Decide) {
     });
 
     const handle = async (request: FastifyRequest) => {
-      if (request.url.length > MAX_EVENT_URL_CHARS) throw httpError(414, `URL too long (max ${MAX_EVENT_URL_CHARS} characters)`);
-      const query = request.url.includes('?') ? [...new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1))] : [];
+      if (request.url.length > MAX_EVENT_URL_CHARS)
+        throw httpError(414, `URL too long (max ${MAX_EVENT_URL_CHARS} characters)`);
+      const query = request.url.includes('?')
+        ? [...new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1))]
+        : [];
       const body = Array.isArray(request.body) ? (request.body as [string, string][]) : [];
       const call = parseDcs([...query, ...body], request.headers.referer, Date.now());
       const decision = await decide(call.uid, [call.event]);
       const { cookieName, key, domain, region } = decision.rules.dcs;
       return {
         stuff: decision.segments.length
-          ? [{ cn: cookieName, cv: `${key}=${decision.segments.join(',')}`, ttl: decision.rules.ttlDays, ...(domain && { dmn: domain }) }]
+          ? [
+              {
+                cn: cookieName,
+                cv: `${key}=${decision.segments.join(',')}`,
+                ttl: decision.rules.ttlDays,
+                ...(domain && { dmn: domain }),
+              },
+            ]
           : [],
         dests: [],
         uuid: decision.uid,
@@ -64,7 +76,12 @@ export function eventRoutes(decide: Decide) {
             type: 'array',
             items: {
               type: 'object',
-              properties: { cn: { type: 'string' }, cv: { type: 'string' }, ttl: { type: 'number' }, dmn: { type: 'string' } },
+              properties: {
+                cn: { type: 'string' },
+                cv: { type: 'string' },
+                ttl: { type: 'number' },
+                dmn: { type: 'string' },
+              },
             },
           },
           dests: { type: 'array', items: { type: 'object', additionalProperties: true } },
@@ -90,19 +107,38 @@ export function parseDcs(pairs: [string, string][], referer: string | undefined,
   for (const [k, v] of pairs) {
     // Answers name the key (the caller sent it); the log gets the reason only (httpError's third argument).
     if (!k || k.length > LIMITS.keyChars) {
-      throw httpError(400, `key ${quote(k)} must have 1-${LIMITS.keyChars} characters`, `a key must have 1-${LIMITS.keyChars} characters`);
+      throw httpError(
+        400,
+        `key ${quote(k)} must have 1-${LIMITS.keyChars} characters`,
+        `a key must have 1-${LIMITS.keyChars} characters`,
+      );
     }
-    if (v.length > LIMITS.urlChars) throw httpError(400, `${k}: too long (max ${LIMITS.urlChars} characters)`, `a value is too long (max ${LIMITS.urlChars} characters)`);
+    if (v.length > LIMITS.urlChars)
+      throw httpError(
+        400,
+        `${k}: too long (max ${LIMITS.urlChars} characters)`,
+        `a value is too long (max ${LIMITS.urlChars} characters)`,
+      );
     if (k.startsWith('c_') || k.startsWith('p_')) {
       const values = v.split(',');
       if (values.some((x) => x.length > LIMITS.valueChars)) {
-        throw httpError(400, `${k}: a value is too long (max ${LIMITS.valueChars} characters)`, `a signal value is too long (max ${LIMITS.valueChars} characters)`);
+        throw httpError(
+          400,
+          `${k}: a value is too long (max ${LIMITS.valueChars} characters)`,
+          `a signal value is too long (max ${LIMITS.valueChars} characters)`,
+        );
       }
       const before = Object.hasOwn(signals, k) ? signals[k] : undefined;
-      if (before === undefined && ++signalCount > LIMITS.signalsPerEvent) throw httpError(400, `too many signals (max ${LIMITS.signalsPerEvent})`);
-      const merged = before === undefined ? values : [...(Array.isArray(before) ? before : [String(before)]), ...values];
+      if (before === undefined && ++signalCount > LIMITS.signalsPerEvent)
+        throw httpError(400, `too many signals (max ${LIMITS.signalsPerEvent})`);
+      const merged =
+        before === undefined ? values : [...(Array.isArray(before) ? before : [String(before)]), ...values];
       if (merged.length > LIMITS.valuesPerSignal) {
-        throw httpError(400, `${k}: too many values (max ${LIMITS.valuesPerSignal})`, `a signal has too many values (max ${LIMITS.valuesPerSignal})`);
+        throw httpError(
+          400,
+          `${k}: too many values (max ${LIMITS.valuesPerSignal})`,
+          `a signal has too many values (max ${LIMITS.valuesPerSignal})`,
+        );
       }
       signals[k] = merged.length == 1 ? scalar(merged[0]) : merged;
     } else if (k == 'd_uuid') {
@@ -114,7 +150,13 @@ export function parseDcs(pairs: [string, string][], referer: string | undefined,
       url = v;
     }
   }
-  const event: WireEvent = { id: '', type: 'page', ts: now, url: url || referer?.slice(0, LIMITS.urlChars) || '', signals };
+  const event: WireEvent = {
+    id: '',
+    type: 'page',
+    ts: now,
+    url: url || referer?.slice(0, LIMITS.urlChars) || '',
+    signals,
+  };
   return { uid, event };
 }
 

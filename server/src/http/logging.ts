@@ -41,7 +41,9 @@ class RequestLog extends LogController {
   }
 }
 
-export function loggerOptions(logger: boolean | LoggerOptions | undefined): Pick<FastifyServerOptions, 'logger' | 'logController'> {
+export function loggerOptions(
+  logger: boolean | LoggerOptions | undefined,
+): Pick<FastifyServerOptions, 'logger' | 'logController'> {
   if (!logger) return { logger: false };
   const { level = 'info', stream } = logger === true ? {} : logger;
   return {
@@ -49,7 +51,9 @@ export function loggerOptions(logger: boolean | LoggerOptions | undefined): Pick
       level,
       ...(stream && { stream }),
       // For the few framework lines that log a request: method and path only.
-      serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, path: pathOnly(req.url) }) },
+      serializers: {
+        req: (req: { method?: string; url?: string }) => ({ method: req.method, path: pathOnly(req.url) }),
+      },
     },
     logController: new RequestLog(),
   };

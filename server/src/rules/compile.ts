@@ -14,11 +14,7 @@ import { matchesWhere, pathOf } from './match';
 import type { Rule, Rules, Scalar, Trait } from './types';
 
 /** A rule with trait references resolved to their window. */
-type Node =
-  | { trait: string; atLeast: number; days: number }
-  | { and: Node[] }
-  | { or: Node[] }
-  | { not: Node };
+type Node = { trait: string; atLeast: number; days: number } | { and: Node[] } | { or: Node[] } | { not: Node };
 
 export interface Engine {
   readonly rules: Rules;

@@ -30,7 +30,10 @@ const TARGETING_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,19}$/;
 const DOMAIN = /^\.?[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/;
 
 export class RulesError extends Error {
-  constructor(readonly problems: string[], source?: string) {
+  constructor(
+    readonly problems: string[],
+    source?: string,
+  ) {
     super(`invalid rules${source ? ` in ${source}` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'RulesError';
   }
@@ -51,8 +54,14 @@ export function parseRules(input: unknown, source?: string): Rules {
   const problems: string[] = [];
   if (!isObject(input)) throw new RulesError(['the file must be a JSON object'], source);
   // `destinations` is the old name of `partners`: it gets a problem that says so, not "unknown key".
-  unknownKeys(input, ['ttlDays', 'traits', 'segments', 'dcs', 'partners', 'destinations', 'description'], 'file', problems);
-  if (input.destinations !== undefined) problems.push('destinations: renamed to "partners" (the server-to-server partners); rename the key');
+  unknownKeys(
+    input,
+    ['ttlDays', 'traits', 'segments', 'dcs', 'partners', 'destinations', 'description'],
+    'file',
+    problems,
+  );
+  if (input.destinations !== undefined)
+    problems.push('destinations: renamed to "partners" (the server-to-server partners); rename the key');
 
   let ttlDays = DEFAULT_TTL_DAYS;
   if (input.ttlDays !== undefined) {
@@ -80,7 +89,7 @@ export function parseRules(input: unknown, source?: string): Rules {
 function parseDcs(d: unknown, problems: string[]): DcsConfig {
   const out: DcsConfig = { cookieName: 'aam', key: 'seg' };
   if (d === undefined) return out;
-  if (!isObject(d)) return problems.push('dcs: must be an object'), out;
+  if (!isObject(d)) return (problems.push('dcs: must be an object'), out);
   unknownKeys(d, ['cookieName', 'key', 'domain', 'region'], 'dcs', problems);
   const { cookieName, key, domain, region } = d;
   if (cookieName !== undefined) {
@@ -246,7 +255,9 @@ function parseRule(r: unknown, at: string, traitIds: Set<string>, problems: stri
     }
     if (withinDays === undefined) return { trait, atLeast: atLeast as number };
     if (!Number.isSafeInteger(withinDays) || (withinDays as number) < 1 || (withinDays as number) > MAX_DAYS) {
-      return void problems.push(`${at}.withinDays: must be a whole number of days in [1, ${MAX_DAYS}], got ${show(withinDays)}`);
+      return void problems.push(
+        `${at}.withinDays: must be a whole number of days in [1, ${MAX_DAYS}], got ${show(withinDays)}`,
+      );
     }
     return { trait, atLeast: atLeast as number, withinDays: withinDays as number };
   }

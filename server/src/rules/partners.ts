@@ -22,7 +22,7 @@ const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
  */
 export function parsePartners(list: unknown, segmentIds: Set<string>, problems: string[], source?: string): Partner[] {
   if (list === undefined) return [];
-  if (!Array.isArray(list)) return problems.push('partners: must be an array'), [];
+  if (!Array.isArray(list)) return (problems.push('partners: must be an array'), []);
   if (list.length > MAX_PARTNERS) problems.push(`partners: at most ${MAX_PARTNERS}, got ${list.length}`);
   const out: Partner[] = [];
   const seen = new Set<string>();
@@ -52,7 +52,16 @@ function unknownKeys(o: Obj, allowed: string[], at: string, problems: string[]) 
   for (const k of Object.keys(o)) if (!allowed.includes(k)) problems.push(`${at}: unknown key ${show(k)}`);
 }
 
-function num(o: Obj, key: string, at: string, problems: string[], def: number | undefined, min: number, max: number, whole = false) {
+function num(
+  o: Obj,
+  key: string,
+  at: string,
+  problems: string[],
+  def: number | undefined,
+  min: number,
+  max: number,
+  whole = false,
+) {
   const v = o[key] ?? def;
   if (typeof v == 'number' && Number.isFinite(v) && v >= min && v <= max && (!whole || Number.isInteger(v))) return v;
   problems.push(`${at}: ${key} must be a ${whole ? 'whole ' : ''}number in [${min}, ${max}], got ${show(o[key])}`);
@@ -66,12 +75,31 @@ function parsePartnerSegments(s: unknown, at: string, segmentIds: Set<string>, p
     problems.push(`${at}: segments must be "all" or a non-empty array of segment ids`);
     return [];
   }
-  for (const id of s) if (typeof id != 'string' || !segmentIds.has(id)) problems.push(`${at}: unknown segment ${show(id)}`);
+  for (const id of s)
+    if (typeof id != 'string' || !segmentIds.has(id)) problems.push(`${at}: unknown segment ${show(id)}`);
   return [...new Set(s as string[])];
 }
 
 function parseRealtime(p: Obj, at: string, segmentIds: Set<string>, problems: string[]): RealtimePartner {
-  unknownKeys(p, ['id', 'type', 'name', 'description', 'url', 'intervalSeconds', 'segments', 'maxUsersPerMessage', 'timeoutMs', 'retries', 'retryBaseMs', 'headers'], at, problems);
+  unknownKeys(
+    p,
+    [
+      'id',
+      'type',
+      'name',
+      'description',
+      'url',
+      'intervalSeconds',
+      'segments',
+      'maxUsersPerMessage',
+      'timeoutMs',
+      'retries',
+      'retryBaseMs',
+      'headers',
+    ],
+    at,
+    problems,
+  );
   let url = '';
   try {
     const u = new URL(String(p.url));
@@ -85,8 +113,10 @@ function parseRealtime(p: Obj, at: string, segmentIds: Set<string>, problems: st
     if (!isObject(p.headers)) problems.push(`${at}: headers must be an object of strings`);
     else
       for (const [k, v] of Object.entries(p.headers)) {
-        if (!HEADER_NAME.test(k) || RESERVED_HEADERS.includes(k.toLowerCase())) problems.push(`${at}: header name ${show(k)} is not allowed`);
-        else if (typeof v != 'string' || v.length > 4096 || /[\r\n\0]/.test(v)) problems.push(`${at}: header ${show(k)} must be a one-line string`);
+        if (!HEADER_NAME.test(k) || RESERVED_HEADERS.includes(k.toLowerCase()))
+          problems.push(`${at}: header name ${show(k)} is not allowed`);
+        else if (typeof v != 'string' || v.length > 4096 || /[\r\n\0]/.test(v))
+          problems.push(`${at}: header ${show(k)} must be a one-line string`);
         else headers[k] = v;
       }
   }
@@ -106,15 +136,22 @@ function parseRealtime(p: Obj, at: string, segmentIds: Set<string>, problems: st
 }
 
 function parseBatch(p: Obj, at: string, segmentIds: Set<string>, problems: string[], source?: string): BatchPartner {
-  unknownKeys(p, ['id', 'type', 'name', 'description', 'intervalHours', 'dir', 'format', 'gzip', 'mode', 'segments'], at, problems);
+  unknownKeys(
+    p,
+    ['id', 'type', 'name', 'description', 'intervalHours', 'dir', 'format', 'gzip', 'mode', 'segments'],
+    at,
+    problems,
+  );
   let dir = '';
   if (typeof p.dir == 'string' && p.dir && !p.dir.includes('\0')) {
     dir = isAbsolute(p.dir) ? p.dir : resolve(source ? dirname(source) : process.cwd(), p.dir);
   } else problems.push(`${at}: dir must be a directory path`);
   const format = p.format ?? 'csv';
-  if (format != 'csv' && format != 'ndjson') problems.push(`${at}: format must be "csv" or "ndjson", got ${show(p.format)}`);
+  if (format != 'csv' && format != 'ndjson')
+    problems.push(`${at}: format must be "csv" or "ndjson", got ${show(p.format)}`);
   const mode = p.mode ?? 'full';
-  if (mode != 'full' && mode != 'incremental') problems.push(`${at}: mode must be "full" or "incremental", got ${show(p.mode)}`);
+  if (mode != 'full' && mode != 'incremental')
+    problems.push(`${at}: mode must be "full" or "incremental", got ${show(p.mode)}`);
   if (p.gzip !== undefined && typeof p.gzip != 'boolean') problems.push(`${at}: gzip must be true or false`);
   return {
     id: p.id as string,

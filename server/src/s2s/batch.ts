@@ -68,7 +68,7 @@ export async function loadBatchState(outbox: Outbox, partner: BatchPartner, now:
 
 /** Deletes temporary files a killed run left behind. */
 export function removeTemporaryFiles(dir: string) {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
@@ -179,7 +179,7 @@ export async function runBatch(partner: BatchPartner, deps: BatchDeps): Promise<
     } else {
       const last = await outbox.lastSeq(); // changes written during the export go to the next file
       const folder = createFolder(partner.segments);
-      for (let after = state.cursor; after < last; ) {
+      for (let after = state.cursor; after < last;) {
         if (deps.signal?.aborted) throw new Error('stopped');
         const page = (await outbox.after(after, PAGE)).filter((r) => r.seq <= last);
         if (!page.length) break;

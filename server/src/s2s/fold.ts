@@ -32,13 +32,23 @@ export function createFolder(segments: PartnerSegments, maxUsers = Infinity): Fo
         if (byUid.size >= maxUsers) return false;
         byUid.set(row.uid, (u = { added: new Set(), removed: new Set(), ts: row.at }));
       }
-      for (const s of entered) u.removed.delete(s), u.added.add(s);
-      for (const s of exited) u.added.delete(s), u.removed.add(s);
+      for (const s of entered) {
+        u.removed.delete(s);
+        u.added.add(s);
+      }
+      for (const s of exited) {
+        u.added.delete(s);
+        u.removed.add(s);
+      }
       u.ts = Math.max(u.ts, row.at);
       return true;
     },
     get users() {
-      return [...byUid].map(([uid, u]) => ({ uid, segments: { added: [...u.added], removed: [...u.removed] }, ts: u.ts }));
+      return [...byUid].map(([uid, u]) => ({
+        uid,
+        segments: { added: [...u.added], removed: [...u.removed] },
+        ts: u.ts,
+      }));
     },
   };
 }

@@ -28,7 +28,9 @@ export interface RealtimeState {
   pending?: { id: string; to: number; body: string };
 }
 
-export type SendResult = { ok: true; status: number } | { ok: false; retry: boolean; reason: 'timeout' | 'network' | 'status'; detail: string; retryAfterMs?: number };
+export type SendResult =
+  | { ok: true; status: number }
+  | { ok: false; retry: boolean; reason: 'timeout' | 'network' | 'status'; detail: string; retryAfterMs?: number };
 
 export interface RealtimeDeps {
   outbox: Outbox;
@@ -50,7 +52,12 @@ export async function loadState(outbox: Outbox, id: string): Promise<RealtimeSta
 }
 
 /** POSTs one body; never throws. */
-export async function send(partner: RealtimePartner, id: string, body: string, signal?: AbortSignal): Promise<SendResult> {
+export async function send(
+  partner: RealtimePartner,
+  id: string,
+  body: string,
+  signal?: AbortSignal,
+): Promise<SendResult> {
   const timeout = AbortSignal.timeout(partner.timeoutMs);
   try {
     const res = await fetch(partner.url, {
@@ -73,7 +80,12 @@ export async function send(partner: RealtimePartner, id: string, body: string, s
     };
   } catch (e) {
     const timedOut = timeout.aborted && !signal?.aborted;
-    return { ok: false, retry: true, reason: timedOut ? 'timeout' : 'network', detail: timedOut ? `no answer within ${partner.timeoutMs} ms` : String((e as Error)?.message ?? e) };
+    return {
+      ok: false,
+      retry: true,
+      reason: timedOut ? 'timeout' : 'network',
+      detail: timedOut ? `no answer within ${partner.timeoutMs} ms` : String((e as Error)?.message ?? e),
+    };
   }
 }
 
@@ -90,7 +102,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Sends with retries: the first attempt and `partner.retries` more, backing off exponentially with jitter. */
-export async function sendWithRetries(partner: RealtimePartner, id: string, body: string, deps: RealtimeDeps): Promise<SendResult> {
+export async function sendWithRetries(
+  partner: RealtimePartner,
+  id: string,
+  body: string,
+  deps: RealtimeDeps,
+): Promise<SendResult> {
   for (let attempt = 0; ; attempt++) {
     const result = await send(partner, id, body, deps.signal);
     if (deps.signal?.aborted) return result;
@@ -103,7 +120,10 @@ export async function sendWithRetries(partner: RealtimePartner, id: string, body
 }
 
 /** Delivers everything in the outbox for `partner` now; resolves with the messages delivered and dead-lettered. */
-export async function flushRealtime(partner: RealtimePartner, deps: RealtimeDeps): Promise<{ delivered: number; dead: number }> {
+export async function flushRealtime(
+  partner: RealtimePartner,
+  deps: RealtimeDeps,
+): Promise<{ delivered: number; dead: number }> {
   const { outbox } = deps;
   const key = stateKey(partner.id);
   let delivered = 0;
@@ -138,7 +158,13 @@ export async function flushRealtime(partner: RealtimePartner, deps: RealtimeDeps
       delivered++;
       deps.onDelivered?.(partner.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
     } else {
-      const letter: DeadLetter = { partner: partner.id, id: pending.id, body: pending.body, error: result.detail, at: deps.now() };
+      const letter: DeadLetter = {
+        partner: partner.id,
+        id: pending.id,
+        body: pending.body,
+        error: result.detail,
+        at: deps.now(),
+      };
       await outbox.setState(key, JSON.stringify({ cursor: pending.to }), letter);
       dead++;
       deps.onDeadLetter?.(partner.id, letter);
@@ -151,7 +177,10 @@ export async function flushRealtime(partner: RealtimePartner, deps: RealtimeDeps
 }
 
 /** Resends a partner's dead letters (same ids, same bodies); delivered ones are removed. */
-export async function retryDeadLetters(partner: RealtimePartner, deps: RealtimeDeps): Promise<{ delivered: number; failed: number }> {
+export async function retryDeadLetters(
+  partner: RealtimePartner,
+  deps: RealtimeDeps,
+): Promise<{ delivered: number; failed: number }> {
   let delivered = 0;
   let failed = 0;
   for (const letter of await deps.outbox.deadLetters(partner.id)) {

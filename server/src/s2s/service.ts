@@ -27,7 +27,10 @@ export interface S2s {
   /** Stops the ticks, aborts waits and requests in flight, and waits for runs to end. */
   stop(): Promise<void>;
   /** Runs a partner now (a flush, or a batch file); rejects for an unknown id. */
-  run(id: string, onProgress?: BatchDeps['onProgress']): Promise<{ delivered?: number; dead?: number; manifest?: Manifest }>;
+  run(
+    id: string,
+    onProgress?: BatchDeps['onProgress'],
+  ): Promise<{ delivered?: number; dead?: number; manifest?: Manifest }>;
   /** Resends a real-time partner's dead letters. */
   retry(id: string): Promise<{ delivered: number; failed: number }>;
   /** Updates the queue gauges now (also done every tick). */
@@ -96,7 +99,11 @@ export function createS2s(options: S2sOptions): S2s {
     let min = Infinity;
     for (const p of options.partners()) {
       const cursor =
-        p.type == 'realtime' ? (await loadState(outbox, p.id)).cursor : p.mode == 'incremental' ? (await loadBatchState(outbox, p, now())).cursor : undefined;
+        p.type == 'realtime'
+          ? (await loadState(outbox, p.id)).cursor
+          : p.mode == 'incremental'
+            ? (await loadBatchState(outbox, p, now())).cursor
+            : undefined;
       if (cursor === undefined) continue;
       min = Math.min(min, cursor);
       const { count, oldestAt } = await outbox.pending(cursor);
@@ -114,7 +121,8 @@ export function createS2s(options: S2sOptions): S2s {
       for (const partner of options.partners()) {
         if (abort.signal.aborted || runs.busy(partner.id)) continue;
         let due: boolean;
-        if (partner.type == 'realtime') due = now() - (lastFlush.get(partner.id) ?? -Infinity) >= partner.intervalSeconds * 1000;
+        if (partner.type == 'realtime')
+          due = now() - (lastFlush.get(partner.id) ?? -Infinity) >= partner.intervalSeconds * 1000;
         else due = (await loadBatchState(outbox, partner, now())).next <= now();
         if (due) runOne(partner).catch(() => {});
       }
@@ -147,7 +155,8 @@ export function createS2s(options: S2sOptions): S2s {
     },
     async retry(id) {
       const partner = find(id);
-      if (partner.type != 'realtime') throw new Error(`partner "${id}" is a batch partner: it has no dead letters (use s2s run)`);
+      if (partner.type != 'realtime')
+        throw new Error(`partner "${id}" is a batch partner: it has no dead letters (use s2s run)`);
       return runs.run(id, () => retryDeadLetters(partner, realtimeDeps));
     },
     measure,

@@ -75,7 +75,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     },
     async segmentsPage(cursor, limit) {
       const out: { uid: string; segments: string[] }[] = [];
-      const uids = [...rows.keys()].filter((u) => u > cursor).sort().slice(0, limit);
+      const uids = [...rows.keys()]
+        .filter((u) => u > cursor)
+        .sort()
+        .slice(0, limit);
       for (const uid of uids) {
         const p = read(uid);
         if (p) out.push({ uid, segments: [...p.segments] });

@@ -27,7 +27,9 @@ export function parseStoreSpec(spec: string, cwd = process.cwd()): StoreSpec {
     }
     return { kind: 'redis', url: spec };
   }
-  throw new Error(`--store: expected memory, sqlite:PATH or redis://HOST:PORT, got ${JSON.stringify(spec.slice(0, 80))}`);
+  throw new Error(
+    `--store: expected memory, sqlite:PATH or redis://HOST:PORT, got ${JSON.stringify(spec.slice(0, 80))}`,
+  );
 }
 
 export async function openStore(spec: StoreSpec, options: StoreOptions = {}): Promise<ProfileStore> {

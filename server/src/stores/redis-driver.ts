@@ -10,7 +10,9 @@ export const INSTALL_IOREDIS =
   'the redis store needs the ioredis package, an optional dependency of segtag-server that is not installed here: npm install ioredis';
 
 /** `importDriver` is `import('ioredis')`; tests pass one that fails. */
-export async function loadRedisDriver(importDriver: () => Promise<{ Redis: RedisDriver }> = () => import('ioredis')): Promise<RedisDriver> {
+export async function loadRedisDriver(
+  importDriver: () => Promise<{ Redis: RedisDriver }> = () => import('ioredis'),
+): Promise<RedisDriver> {
   try {
     return (await importDriver()).Redis;
   } catch (e) {

@@ -14,7 +14,15 @@ import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { KeyedLock } from '../keyed-lock';
 import { decodeProfile, encodeProfile } from '../profiles/profile';
 import { loadRedisDriver } from './redis-driver';
-import { StoreUnavailableError, type Change, type DeadLetter, type Outbox, type OutboxRow, type ProfileStore, type StoreOptions } from './types';
+import {
+  StoreUnavailableError,
+  type Change,
+  type DeadLetter,
+  type Outbox,
+  type OutboxRow,
+  type ProfileStore,
+  type StoreOptions,
+} from './types';
 
 export interface RedisStoreOptions extends StoreOptions {
   /** Key prefix; profiles live at `<prefix>profile:<uid>`. Default `segtag:`. */
@@ -81,7 +89,9 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     await client.connect();
   } catch (e) {
     client.disconnect();
-    throw new StoreUnavailableError(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message}`, { cause: e });
+    throw new StoreUnavailableError(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 
   const key = (uid: string) => `${prefix}profile:${uid}`;
@@ -118,7 +128,10 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     lastSeq,
     async pending(afterSeq) {
       // Seqs are dense and only rows every partner is done with are trimmed.
-      const [last, first] = await Promise.all([lastSeq(), redis(client.xrange(streamKey, `(${afterSeq}-0`, '+', 'COUNT', 1))]);
+      const [last, first] = await Promise.all([
+        lastSeq(),
+        redis(client.xrange(streamKey, `(${afterSeq}-0`, '+', 'COUNT', 1)),
+      ]);
       return { count: Math.max(0, last - afterSeq), oldestAt: first[0] ? toRow(first[0]).at : undefined };
     },
     async prune(upTo) {
@@ -132,7 +145,8 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
       if (dead) m.hset(deadKey(dead.partner), dead.id, JSON.stringify(dead));
       const results = await redis(m.exec());
       const failed = results?.find(([e]) => e);
-      if (!results || failed) throw new StoreUnavailableError(`redis: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+      if (!results || failed)
+        throw new StoreUnavailableError(`redis: ${failed?.[0]?.message ?? 'transaction aborted'}`);
     },
     async deadLetters(partner) {
       const all = await redis(client.hvals(deadKey(partner)));
@@ -176,10 +190,15 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
           const data = encodeProfile(write.profile);
           const d = write.deliver;
           const changes = d && (d.entered.length || d.exited.length) ? JSON.stringify([d.entered, d.exited]) : '';
-          if (await redis(client.segtagCas(key(uid), streamKey, seqKey, version, next, data, expiresAt, changes, uid, now()))) {
+          if (
+            await redis(
+              client.segtagCas(key(uid), streamKey, seqKey, version, next, data, expiresAt, changes, uid, now()),
+            )
+          ) {
             return result;
           }
-          if (attempt >= MAX_ATTEMPTS) throw new StoreUnavailableError(`redis: uid kept changing under ${attempt} attempts`);
+          if (attempt >= MAX_ATTEMPTS)
+            throw new StoreUnavailableError(`redis: uid kept changing under ${attempt} attempts`);
           await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
         }
       });

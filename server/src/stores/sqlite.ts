@@ -8,7 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { decodeProfile, encodeProfile, type Profile } from '../profiles/profile';
-import { StoreUnavailableError, type Change, type DeadLetter, type Outbox, type ProfileStore, type StoreOptions } from './types';
+import {
+  StoreUnavailableError,
+  type Change,
+  type DeadLetter,
+  type Outbox,
+  type ProfileStore,
+  type StoreOptions,
+} from './types';
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** How often expired profiles are deleted (ms). Default 10 minutes. */
@@ -24,7 +31,9 @@ async function loadDriver(): Promise<typeof BetterSqlite3> {
     return (await import('better-sqlite3')).default;
   } catch (e) {
     // A dependency of segtag-server, so a failure here is a broken install (its native addon).
-    throw new Error(`the sqlite store cannot load better-sqlite3 (reinstall segtag-server): ${(e as Error).message}`, { cause: e });
+    throw new Error(`the sqlite store cannot load better-sqlite3 (reinstall segtag-server): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -117,7 +126,9 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(step: () => T) => T): Outbox {
   type Row = { seq: number; uid: string; entered: string; exited: string; at: number };
-  const after = db.prepare<[number, number], Row>('SELECT seq, uid, entered, exited, at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
+  const after = db.prepare<[number, number], Row>(
+    'SELECT seq, uid, entered, exited, at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
   // AUTOINCREMENT: sqlite_sequence remembers the highest seq even when the table is empty.
   const last = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
   const count = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM outbox WHERE seq > ?');

@@ -22,7 +22,8 @@ export interface CliServer {
  * (an installed layout); `cwd`: its working directory.
  */
 export function startCli(args: string[], { cli = CLI, cwd }: { cli?: string; cwd?: string } = {}): Promise<CliServer> {
-  if (!existsSync(cli)) return Promise.reject(new Error(`${cli} is missing: build it first (npm run build -w segtag-server)`));
+  if (!existsSync(cli))
+    return Promise.reject(new Error(`${cli} is missing: build it first (npm run build -w segtag-server)`));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -48,7 +49,9 @@ export function startCli(args: string[], { cli = CLI, cwd }: { cli?: string; cwd
 
 /** Resolves once the process has exited (at once if it already has). */
 export const exited = (child: ChildProcess) =>
-  new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : void child.once('exit', () => r())));
+  new Promise<void>((r) =>
+    child.exitCode !== null || child.signalCode !== null ? r() : void child.once('exit', () => r()),
+  );
 
 /** SIGTERM; resolves with the exit code; rejects (and kills it) if it is still running after 5 s. */
 export function stopCli(server: CliServer): Promise<number | null> {

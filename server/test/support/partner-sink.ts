@@ -16,7 +16,10 @@ export interface Received {
   answer: number | 'hang';
 }
 
-export type Behaviour = (n: number, body: any) => { status?: number; hang?: boolean; delayMs?: number; retryAfter?: string };
+export type Behaviour = (
+  n: number,
+  body: any,
+) => { status?: number; hang?: boolean; delayMs?: number; retryAfter?: string };
 
 export async function startSink(behave: Behaviour = () => ({})) {
   const received: Received[] = [];
@@ -30,7 +33,14 @@ export async function startSink(behave: Behaviour = () => ({})) {
       const i = n++;
       const b = sink.behave(i, body);
       const answer = b.hang ? 'hang' : (b.status ?? 200);
-      received.push({ n: i, id: body.id, header: req.headers['segtag-message-id'] as string | undefined, body, at: Date.now(), answer });
+      received.push({
+        n: i,
+        id: body.id,
+        header: req.headers['segtag-message-id'] as string | undefined,
+        body,
+        at: Date.now(),
+        answer,
+      });
       if (b.hang) return void hanging.add(res);
       const reply = () => {
         res.writeHead(answer as number, b.retryAfter ? { 'retry-after': b.retryAfter } : {});

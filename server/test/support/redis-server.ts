@@ -7,7 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
-const BINARY = process.env.REDIS_SERVER ?? ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find(existsSync) ?? 'redis-server';
+const BINARY =
+  process.env.REDIS_SERVER ??
+  ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find(existsSync) ??
+  'redis-server';
 
 export interface RedisServer {
   port: number;
@@ -35,14 +38,28 @@ export async function startRedis(): Promise<RedisServer> {
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+    ];
     const proc = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     let output = '';
     let exited: Error | undefined;
     proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    proc.on('error', (e) => (exited = new Error(`cannot run ${BINARY} (${e.message}); install it: apt-get install -y redis-server`)));
+    proc.on(
+      'error',
+      (e) => (exited = new Error(`cannot run ${BINARY} (${e.message}); install it: apt-get install -y redis-server`)),
+    );
     proc.on('exit', (code) => (exited ??= new Error(`redis-server exited with ${code}:\n${output}`)));
     // Its log is block-buffered when piped: ask the port instead.
     const deadline = Date.now() + 10_000;

@@ -13,9 +13,26 @@ export type Json = Record<string, any>;
 let seq = 0;
 export const newId = () => `ev-${Date.now()}-${++seq}`;
 export const newUid = () => `uid-${Date.now().toString(36)}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
-export const pageEvent = (signals: Json = {}, id = newId()) => ({ id, type: 'page', ts: Date.now(), url: 'https://pub.example/sports/a', title: 'A', signals });
-export const trackEvent = (name: string, signals: Json = {}, id = newId()) => ({ ...pageEvent(signals, id), type: 'track', name });
-export const call = (uid: string | undefined, events: unknown[], extra: Json = {}) => ({ v: 1, site: 'demo', uid, events, ...extra });
+export const pageEvent = (signals: Json = {}, id = newId()) => ({
+  id,
+  type: 'page',
+  ts: Date.now(),
+  url: 'https://pub.example/sports/a',
+  title: 'A',
+  signals,
+});
+export const trackEvent = (name: string, signals: Json = {}, id = newId()) => ({
+  ...pageEvent(signals, id),
+  type: 'track',
+  name,
+});
+export const call = (uid: string | undefined, events: unknown[], extra: Json = {}) => ({
+  v: 1,
+  site: 'demo',
+  uid,
+  events,
+  ...extra,
+});
 
 /** Collects JSON log lines. */
 export function logSink() {
