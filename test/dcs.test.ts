@@ -130,4 +130,26 @@ describe('a client speaking DCS', () => {
       vi.useRealTimers();
     }
   });
+
+  // Audience Manager's /event call carries one event: several events raised together go as one
+  // call each, every call with its own event's signals (they used to be folded into one form).
+  it('sends one call per event, each with its own signals and name', async () => {
+    const { platform, sent } = fakePlatform(() => ({ status: 200, body: {} }));
+    const cfg = resolveConfig({ endpoint: '/event', site: 'pub', protocol: 'dcs' });
+    const tag = createClient(cfg, platform, dcs);
+    const results = await Promise.all([
+      tag.page({ c_section: 'sports' }),
+      tag.track('video start', { genre: 'f1' }),
+      tag.page({ c_section: 'news', p_zip: '10001' }),
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    const forms = sent.map((r) =>
+      Object.fromEntries([...new URLSearchParams(r.body)].filter(([k]) => !k.startsWith('d_'))),
+    );
+    expect(forms).toEqual([
+      { c_section: 'sports' },
+      { c_event: 'video start', c_genre: 'f1' },
+      { c_section: 'news', p_zip: '10001' },
+    ]);
+  });
 });

@@ -113,7 +113,7 @@ export function createClient(
     }
   }
 
-  const queue = createQueue(cfg.site, cfg._timeout, platform, deliver, warn);
+  const queue = createQueue(cfg.site, cfg._timeout, platform, deliver, warn, codec._maxEvents);
 
   /** Queues an event; resolves when its call is acknowledged, fails, or delivery is held. */
   async function send(type: EventType, name: string | undefined, signals: Signals): Promise<CallResult> {

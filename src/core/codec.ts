@@ -14,6 +14,8 @@ export interface Codec {
   _encode(request: CallRequest): EncodedRequest;
   /** A validated answer, or undefined when it is malformed (the client then changes nothing). */
   _decode(body: unknown, cookie: SegmentFormat & { name: string }): ParsedResponse | undefined;
+  /** Events one call may carry, when the format has a limit (DCS: one); else the queue's own. */
+  _maxEvents?: number;
 }
 
 export interface EncodedRequest {

@@ -15,17 +15,17 @@ import { parseSegments, type SegmentFormat } from './segment-cookie';
 const DPID = /^\d{1,10}$/;
 
 /**
- * A form-encoded body (a CORS simple request): every event's signals as `c_` keys
- * (`c_`/`p_` keys as they are, any other key gets a `c_` prefix, arrays comma-serialized),
- * a track event's name as `c_event`, then `d_uuid`, one `d_cid` per declared id whose key
- * is a data provider id, `d_rtbd=json` and `d_dst=1`.
+ * A form-encoded body (a CORS simple request) for the request's one event (Audience Manager's
+ * `/event` call carries one event: `_maxEvents` below makes the queue send one per call): its
+ * signals as `c_` keys (`c_`/`p_` keys as they are, any other key gets a `c_` prefix, arrays
+ * comma-serialized), a track event's name as `c_event`, then `d_uuid`, one `d_cid` per declared
+ * id whose key is a data provider id, `d_rtbd=json` and `d_dst=1`.
  */
 export function encodeDcs(request: CallRequest): EncodedRequest {
   const q = new URLSearchParams();
-  for (const { name, signals } of request.events) {
-    if (name) q.set('c_event', name);
-    for (const k of Object.keys(signals)) q.set(/^[cp]_/.test(k) ? k : 'c_' + k, String(signals[k]));
-  }
+  const { name, signals } = request.events[0];
+  if (name) q.set('c_event', name);
+  for (const k of Object.keys(signals)) q.set(/^[cp]_/.test(k) ? k : 'c_' + k, String(signals[k]));
   q.set('d_uuid', request.uid);
   const ids = request.ids || {};
   for (const dpid of Object.keys(ids)) if (DPID.test(dpid)) q.append('d_cid', dpid + '\x01' + ids[dpid]);
@@ -65,4 +65,4 @@ export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string 
   return out;
 }
 
-export const dcsCodec: Codec = { _encode: encodeDcs, _decode: decodeDcs };
+export const dcsCodec: Codec = { _encode: encodeDcs, _decode: decodeDcs, _maxEvents: 1 };

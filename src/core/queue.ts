@@ -93,6 +93,8 @@ export function createQueue(
   platform: Platform,
   deliver: (events: WireEvent[], flush?: boolean) => Promise<Delivered>,
   warn: (message: string) => void,
+  /** Events per call at most (the codec's limit). */
+  maxEvents = BATCH,
 ) {
   const { _storage: storage, _now: now } = platform;
   const key = queueKey(site);
@@ -169,7 +171,7 @@ export function createQueue(
     if (!platform._online() || !(flush || (holdUntil <= t && !inFlight.size))) return batch;
     for (const item of queue) {
       if (item._verifyAt! > t) wakeAt = Math.min(wakeAt, item._verifyAt!);
-      else if (!inFlight.has(item) && batch.length < BATCH) {
+      else if (!inFlight.has(item) && batch.length < maxEvents) {
         chars += JSON.stringify(item._event).length;
         // The first event always goes, however long.
         if (chars < BATCH_CHARS || !batch.length) batch.push(item);
