@@ -9,7 +9,8 @@ import globals from 'globals';
 export default tseslint.config(
   {
     ignores: [
-      '**/dist/',
+      'dist/',
+      'server/dist/',
       '.tsbuild/',
       'node_modules/',
       'test-results/',

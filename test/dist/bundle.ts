@@ -35,8 +35,14 @@ export async function bundle(source: string, bundler: Bundler, format: 'es' | 'i
     });
     return result.outputFiles[0].text;
   }
-  const b = await rollup({ input: 'app', plugins: [virtual(source), nodeResolve({ browser: true })], onwarn: () => {} });
-  const plugins = [terser({ ecma: 2020, compress: { passes: 2 }, mangle: { toplevel: true }, format: { comments: false } })];
+  const b = await rollup({
+    input: 'app',
+    plugins: [virtual(source), nodeResolve({ browser: true })],
+    onwarn: () => {},
+  });
+  const plugins = [
+    terser({ ecma: 2020, compress: { passes: 2 }, mangle: { toplevel: true }, format: { comments: false } }),
+  ];
   const { output } = await b.generate({ format, plugins });
   await b.close();
   return output.map((chunk) => ('code' in chunk ? chunk.code : '')).join('');

@@ -21,7 +21,11 @@ describe('segtag/cookie, built', () => {
   });
 
   it('runs in a bare JavaScript context, like an edge runtime without DOM or Node APIs', async () => {
-    const code = await bundle(`import { parseSegmentCookie } from 'segtag/cookie'; globalThis.result = parseSegmentCookie(globalThis.header, { key: 'seg' });`, 'rollup', 'iife');
+    const code = await bundle(
+      `import { parseSegmentCookie } from 'segtag/cookie'; globalThis.result = parseSegmentCookie(globalThis.header, { key: 'seg' });`,
+      'rollup',
+      'iife',
+    );
     const context: Record<string, unknown> = { header: 'a=1; segtag=seg=1001%2C1004' };
     runInNewContext(code, context);
     expect(JSON.parse(JSON.stringify(context.result))).toEqual({ seg: ['1001', '1004'] });

@@ -36,10 +36,13 @@ function diagnostics(sources: string[], options: ts.CompilerOptions) {
 const src = JSON.stringify(resolve('src/index.ts').replace(/\.ts$/, ''));
 
 describe('public types', () => {
-  it("the real googletag, googletag.Slot and Prebid.js's pbjs fit applyGpt and applyPrebid", { timeout: 90_000 }, () => {
-    const errors = diagnostics(
-      [
-        `/// <reference types="google-publisher-tag" />
+  it(
+    "the real googletag, googletag.Slot and Prebid.js's pbjs fit applyGpt and applyPrebid",
+    { timeout: 90_000 },
+    () => {
+      const errors = diagnostics(
+        [
+          `/// <reference types="google-publisher-tag" />
         import { applyGpt, type GoogletagLike, type GptTargetable } from ${src};
         const g: GoogletagLike = googletag;
         declare const slot: googletag.Slot;
@@ -49,19 +52,25 @@ describe('public types', () => {
         // and a mistake is caught
         // @ts-expect-error slots are GPT slots, not ad unit paths
         applyGpt({ seg: ['1'] }, googletag, { slots: ['/1234/top'] });`,
-        `import type {} from 'prebid.js';
+          `import type {} from 'prebid.js';
         import type {} from 'prebid.js/global.d.ts';
         import { applyPrebid, createSegtag, type PbjsLike } from ${src};
         const p: PbjsLike = pbjs;
         void applyPrebid(createSegtag({ endpoint: '/rtc', site: 's' }), pbjs, { name: 'example.com' });
         void p;`,
-      ],
-      { typeRoots: [resolve('node_modules/@types')], types: [], skipLibCheck: true, allowImportingTsExtensions: true },
-    );
-    expect(errors).toEqual([]);
-  });
+        ],
+        {
+          typeRoots: [resolve('node_modules/@types')],
+          types: [],
+          skipLibCheck: true,
+          allowImportingTsExtensions: true,
+        },
+      );
+      expect(errors).toEqual([]);
+    },
+  );
 
-  it('every entry\'s published .d.ts compiles without @types/google-publisher-tag', { timeout: 90_000 }, () => {
+  it("every entry's published .d.ts compiles without @types/google-publisher-tag", { timeout: 90_000 }, () => {
     const errors = diagnostics(
       [
         `import { applyGpt, applyPrebid, toAdServerParams, toOrtb2, createSegtag, type Targeting } from ${JSON.stringify(resolve('dist/segtag'))};
