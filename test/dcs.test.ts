@@ -81,6 +81,9 @@ describe('decodeDcs', () => {
         dests: [
           { id: 5, c: 'https://a/', y: 'iframe' },
           { id: 6, c: 'https://b/' },
+          // `y` of another type is not an image (an array used to compare equal to 'img').
+          { id: 7, c: 'https://c/', y: ['img'] },
+          { id: 8, c: 'https://d/', y: 1 },
         ],
       },
       { name: 'segtag', ...SINGLE },

@@ -55,6 +55,20 @@ describe('GAM key-value rules', () => {
     expect(warn).toHaveBeenCalledWith('segtag: GAM rules drop', 'seg', 'x(y)');
   });
 
+  it('drops a __proto__ key (as JSON.parse makes it) with the debug warning, never setting the prototype', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const t = gamTargeting(JSON.parse('{"__proto__":["1","2"],"seg":["3"]}'), true);
+    expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
+    expect(Object.keys(t)).toEqual(['seg']);
+    const keys: string[] = [];
+    for (const key in t) keys.push(key);
+    expect(keys).toEqual(['seg']);
+    expect(warn.mock.calls).toEqual([
+      ['segtag: GAM rules drop', '__proto__', '1'],
+      ['segtag: GAM rules drop', '__proto__', '2'],
+    ]);
+  });
+
   it('output always obeys the rules and keeps input order (property)', () => {
     const str = fc.string({ unit: fc.constantFrom(...`ab1 _-"'=!+#*~;^()<>[],.:`.split('')), maxLength: 45 });
     fc.assert(
@@ -134,6 +148,13 @@ describe('applyGpt', () => {
     load();
     applyGpt({ ['k'.repeat(21)]: ['1'], seg: ['a(b', 'ok'] }, g);
     expect(calls).toEqual([['page', 'set', 'seg', ['ok']]]);
+  });
+
+  it('sets no key for a __proto__ key of the targeting, nor for what the prototype would hold', () => {
+    const { g, calls, load } = fakeGoogletag();
+    load();
+    applyGpt(JSON.parse('{"__proto__":["1"],"seg":["2"]}'), g);
+    expect(calls).toEqual([['page', 'set', 'seg', ['2']]]);
   });
 });
 

@@ -57,7 +57,7 @@ export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string 
     }
   }
   const pixels = list(body.dests)
-    .filter(({ y }) => y == null || y == 'img')
+    .filter(({ y }) => y == null || y === 'img')
     .map(({ id, c, hr }) => ({ id: typeof id == 'number' ? String(id) : id, url: c, hideReferrer: hr }));
   parseDestinations({ pixels, cookies }, out);
   const { uuid } = body;

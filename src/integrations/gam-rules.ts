@@ -9,8 +9,12 @@ import type { Targeting } from '../types';
  *
  * An invalid value is dropped, never repaired: a truncated or stripped value could become
  * another segment's id and target the wrong ads.
+ *
+ * A `__proto__` key (an own property of JSON-parsed targeting) is dropped like a key GAM
+ * refuses: assigned to a plain object it would set the prototype instead, losing the key
+ * and making the prototype's own properties (an array's `0`, `1`…) look like targeting keys.
  */
-const KEY = /^[^\d\s"'=!+#*~;^()<>[\],][^\s"'=!+#*~;^()<>[\],]{0,19}$/;
+const KEY = /^(?!__proto__$)[^\d\s"'=!+#*~;^()<>[\],][^\s"'=!+#*~;^()<>[\],]{0,19}$/;
 const VALUE = /^[^"'=!+#*~;^()<>[\],]{1,40}$/;
 
 /** The part of `targeting` GAM accepts: valid values of valid keys; keys left empty are omitted. */

@@ -4,8 +4,8 @@ import { isObject } from './is-object';
 
 /** At most this many pixels and this many cookies are read from one answer. */
 export const MAX_DESTINATIONS = 50;
-/** The longest `ttl` honoured: a pixel's in minutes, a cookie's in days (400 days, browsers' cap). */
-export const MAX_PIXEL_TTL = 576000;
+/** The longest `ttl` honoured: a pixel's in minutes (365 days), a cookie's in days (400, browsers' cap). */
+export const MAX_PIXEL_TTL = 525600;
 export const MAX_COOKIE_TTL = 400;
 
 /** A validated answer: the known fields only, each of its documented type. */
@@ -25,7 +25,7 @@ const objects = (x: unknown) => (Array.isArray(x) ? x.slice(0, MAX_DESTINATIONS)
  * Validates the untrusted `pixels` and `cookies` of an answer and copies their known fields:
  * at most 50 of each; pixels need an `id` of the segment-id alphabet and a string `url`,
  * cookies a string `name` and `value`. Optional fields of the wrong type or out of range count
- * as absent: `ttl` (a number, pixels' in minutes up to 576000, cookies' in days up to 400),
+ * as absent: `ttl` (a number, pixels' in minutes up to 525600 (365 days), cookies' in days up to 400),
  * `hideReferrer` (only `true` hides it), `domain` (a string). Shape only: whether a URL may
  * fire or a cookie may be written is decided by the SDK, with a reason for every skip.
  */
