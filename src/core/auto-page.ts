@@ -8,8 +8,7 @@ import type { PageContext } from './platform';
 export type Navigation = (listener: () => void) => () => void;
 
 /**
- * Single-page apps (`autoPage: true`; npm and segtag-sync.min.js, not the standard script
- * tag): a page view when a navigation changed the address (without its #fragment) since the
+ * Single-page apps (`autoPage: true`, with the autoPage feature): a page view when a navigation changed the address (without its #fragment) since the
  * last page view, at the end of the task, so that a manual page() in the same task (which
  * records the address) makes it redundant. Wraps the instance's page() and destroy();
  * a navigation after destroy() meets a destroyed instance, which sends nothing.

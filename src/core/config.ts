@@ -55,8 +55,8 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
 
 /**
  * Validates a publisher's config and fills the defaults. Throws a TypeError naming the problem.
- * `cookieDestinations` is the destinations feature's (`resolveCookieDestinations`): the
- * standard script tag, which writes none, ignores it.
+ * `cookieDestinations` is the destinations feature's (`resolveCookieDestinations`);
+ * createSegtag rejects a non-empty list when that feature was not passed.
  */
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config');

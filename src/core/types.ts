@@ -61,19 +61,21 @@ export interface SegtagConfig {
   /**
    * Single-page apps: send a page view on every same-document navigation
    * (`history.pushState`, a `replaceState` that changes the path, back/forward). Default false.
-   * npm build and segtag-sync.min.js only: the standard script tag rejects `true`.
+   * `true` needs the autoPage feature (npm: `segtag/auto-page`; segtag-sync.min.js and
+   * segtag-aam.min.js carry it); without it createSegtag throws a TypeError.
    */
   autoPage?: boolean;
   /** Log warnings, rejected commands and destination outcomes to the console. */
   debug?: boolean;
   /**
    * Cookie names the server may write as cookie destinations (default none). Names of
-   * `[A-Za-z0-9_-]`, never segtag's own cookies.
+   * `[A-Za-z0-9_-]`, never segtag's own cookies. A non-empty list needs the destinations
+   * feature (npm: `segtag/destinations`; segtag-sync.min.js and segtag-aam.min.js carry it).
    */
   cookieDestinations?: string[];
   /**
-   * `'v1'` (default): segtag's JSON protocol. `'dcs'`: Audience Manager's `/event`
-   * format; only in the npm build and `segtag-aam.min.js`.
+   * `'v1'` (default): segtag's JSON protocol. `'dcs'`: Audience Manager's `/event` format,
+   * which needs the dcs feature (npm: `segtag/dcs`; segtag-aam.min.js carries it).
    */
   protocol?: 'v1' | 'dcs';
   consent?: ConsentConfig;
