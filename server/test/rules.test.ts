@@ -41,7 +41,7 @@ describe('the example rules file', () => {
   it('loads and validates', () => {
     const rules = loadRules(EXAMPLE);
     expect(rules.ttlDays).toBe(30);
-    expect(rules.dcs).toEqual({ cookieName: 'aam', key: 'seg' });
+    expect(rules.dcs).toEqual({ cookieName: 'aam', key: 'seg', visitorCookie: 'demdex' });
     expect(rules.traits.map((t) => t.id)).toEqual(['sports-reader', 'f1-video', 'page-view']);
     expect(rules.segments.map((s) => s.id)).toEqual(['1001', '1002', '1003', '1004', '1005']);
   });
@@ -309,8 +309,9 @@ describe('rules validation names the trait or segment and the problem', () => {
       ttlDays: 30,
       traits: [{ id: 'pv', name: 'Page views', where: { type: 'page' } }],
       segments: [{ id: '1', name: 'One', rule: { trait: 'pv', atLeast: 1 } }],
-      dcs: { cookieName: 'aam', key: 'seg' },
+      dcs: { cookieName: 'aam', key: 'seg', visitorCookie: 'demdex' },
       partners: [],
+      urlDestinations: [],
     });
   });
 
@@ -319,7 +320,13 @@ describe('rules validation names the trait or segment and the problem', () => {
       ...fileWith([]),
       dcs: { cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 },
     });
-    expect(ok.dcs).toEqual({ cookieName: 'seg_cookie', key: 'aud', domain: '.example.com', region: 7 });
+    expect(ok.dcs).toEqual({
+      cookieName: 'seg_cookie',
+      key: 'aud',
+      domain: '.example.com',
+      region: 7,
+      visitorCookie: 'demdex',
+    });
     expect(
       problemsOf({ ...fileWith([]), dcs: { cookieName: 'a b', key: '1x', domain: 'exa mple', region: -1, extra: 1 } }),
     ).toEqual([

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isObject, SEGMENT_ID } from 'segtag/protocol';
 import { parsePartners } from './partners';
+import { parseUrlDestinations } from './url-destinations';
 import {
   DEFAULT_TTL_DAYS,
   MAX_DAYS,
@@ -56,7 +57,7 @@ export function parseRules(input: unknown, source?: string): Rules {
   // `destinations` is the old name of `partners`: it gets a problem that says so, not "unknown key".
   unknownKeys(
     input,
-    ['ttlDays', 'traits', 'segments', 'dcs', 'partners', 'destinations', 'description'],
+    ['ttlDays', 'traits', 'segments', 'dcs', 'partners', 'urlDestinations', 'destinations', 'description'],
     'file',
     problems,
   );
@@ -80,18 +81,20 @@ export function parseRules(input: unknown, source?: string): Rules {
     problems,
   );
   const dcs = parseDcs(input.dcs, problems);
-  const partners = parsePartners(input.partners, new Set(segments.map((s) => s.id)), problems, source);
+  const segmentIds = new Set(segments.map((s) => s.id));
+  const partners = parsePartners(input.partners, segmentIds, problems, source);
+  const urlDestinations = parseUrlDestinations(input.urlDestinations, segmentIds, problems);
 
   if (problems.length) throw new RulesError(problems, source);
-  return { ttlDays, traits, segments, dcs, partners };
+  return { ttlDays, traits, segments, dcs, partners, urlDestinations };
 }
 
 function parseDcs(d: unknown, problems: string[]): DcsConfig {
-  const out: DcsConfig = { cookieName: 'aam', key: 'seg' };
+  const out: DcsConfig = { cookieName: 'aam', key: 'seg', visitorCookie: 'demdex' };
   if (d === undefined) return out;
   if (!isObject(d)) return (problems.push('dcs: must be an object'), out);
-  unknownKeys(d, ['cookieName', 'key', 'domain', 'region'], 'dcs', problems);
-  const { cookieName, key, domain, region } = d;
+  unknownKeys(d, ['cookieName', 'key', 'domain', 'region', 'visitorCookie'], 'dcs', problems);
+  const { cookieName, key, domain, region, visitorCookie } = d;
   if (cookieName !== undefined) {
     if (typeof cookieName == 'string' && COOKIE_NAME.test(cookieName)) out.cookieName = cookieName;
     else problems.push(`dcs.cookieName: must match ${COOKIE_NAME}, got ${show(cookieName)}`);
@@ -107,6 +110,10 @@ function parseDcs(d: unknown, problems: string[]): DcsConfig {
   if (region !== undefined) {
     if (Number.isSafeInteger(region) && (region as number) >= 0) out.region = region as number;
     else problems.push(`dcs.region: must be a whole number >= 0, got ${show(region)}`);
+  }
+  if (visitorCookie !== undefined) {
+    if (typeof visitorCookie == 'string' && COOKIE_NAME.test(visitorCookie)) out.visitorCookie = visitorCookie;
+    else problems.push(`dcs.visitorCookie: must match ${COOKIE_NAME}, got ${show(visitorCookie)}`);
   }
   return out;
 }

@@ -69,7 +69,12 @@ function num(
 }
 
 /** A partner's `segments`: `"all"`, or ids of segments the file defines. */
-function parsePartnerSegments(s: unknown, at: string, segmentIds: Set<string>, problems: string[]): PartnerSegments {
+export function parsePartnerSegments(
+  s: unknown,
+  at: string,
+  segmentIds: Set<string>,
+  problems: string[],
+): PartnerSegments {
   if (s === 'all') return 'all';
   if (!Array.isArray(s) || !s.length) {
     problems.push(`${at}: segments must be "all" or a non-empty array of segment ids`);

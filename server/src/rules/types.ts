@@ -53,6 +53,22 @@ export interface DcsConfig {
   domain?: string;
   /** Sent as `dcs_region` when set. */
   region?: number;
+  /** The server's own visitor cookie on `/event` answers (host-only, 400 days). Default `demdex`. */
+  visitorCookie: string;
+}
+
+/**
+ * A URL destination ("pixel sync"): fired by the tag when the visitor is in one of `segments`.
+ * `/event` answers it in `dests` as `{ id, c, hr, y: 'img' }`, macros expanded.
+ */
+export interface UrlDestination {
+  id: string;
+  /** Absolute `https:` URL, with macros `%rnd%`, `%timestamp%`, `%uid%`, `${GDPR}`, `${GDPR_CONSENT_<vendor>}`. */
+  url: string;
+  /** The segments it fires for (any of them), or every segment. */
+  segments: PartnerSegments;
+  /** Fired without a `Referer` header. Default false. */
+  hideReferrer: boolean;
 }
 
 export interface Rules {
@@ -63,6 +79,8 @@ export interface Rules {
   dcs: DcsConfig;
   /** Server-to-server partners (docs/server-to-server.md); none by default. */
   partners: Partner[];
+  /** URL destinations, in file order; none by default. */
+  urlDestinations: UrlDestination[];
 }
 
 export const DEFAULT_TTL_DAYS = 30;

@@ -1,0 +1,80 @@
+/**
+ * CORS for the whole server (docs/protocol.md "CORS"), one allow-list (`--cors-origin`, `'*'` for
+ * any page):
+ * - A browser request (one with an `Origin` header) from an origin that is neither listed nor the
+ *   server's own is answered `403 {"error":"origin not allowed"}` in the first hook, before its
+ *   body is read, a profile counted or a cookie set. Requests without `Origin` (servers, `<script>`
+ *   and `<img>` loads, top-level navigations) pass.
+ * - `/event` answers like Audience Manager's DCS, a credentialed call (DIL sends
+ *   `withCredentials`): the allowed `Origin` echoed with `Access-Control-Allow-Credentials: true`
+ *   (with `'*'`, any origin is echoed).
+ * - Everything else (the SDK's `/v1/rtc` is a non-credentialed simple request) gets
+ *   `Access-Control-Allow-Origin: *` with `'*'`, else the allowed origin echoed; never
+ *   `Access-Control-Allow-Credentials`.
+ * - Every answer to a request with an `Origin` exposes `Retry-After` and varies on `Origin`;
+ *   preflights are answered the same way (GET, POST, `content-type`, cached a day).
+ */
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { EVENT_PATH } from './event';
+
+export interface CorsPolicy {
+  /** `'*'`: any page; otherwise the allowed origins (`https://www.example.com`, scheme and host, no path). */
+  origins: '*' | readonly string[];
+}
+
+/** `--cors-origin` values as the app takes them: `'*'` anywhere in the list allows every origin. */
+export function corsPolicy(corsOrigin: string | readonly string[] | undefined): CorsPolicy {
+  const list = corsOrigin === undefined ? ['*'] : typeof corsOrigin == 'string' ? [corsOrigin] : [...corsOrigin];
+  return { origins: list.includes('*') ? '*' : list.map((o) => o.replace(/\/+$/, '')) };
+}
+
+/** The request's path, without the query string. */
+const pathOf = (request: FastifyRequest) => {
+  const q = request.url.indexOf('?');
+  return q < 0 ? request.url : request.url.slice(0, q);
+};
+
+/** A page on the server's own host (the demo page) calls it with an `Origin` too. */
+function sameHost(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+export function isOriginAllowed(policy: CorsPolicy, origin: string, host: string | undefined): boolean {
+  return policy.origins == '*' || policy.origins.includes(origin) || sameHost(origin, host);
+}
+
+/** Registers the 403 hook and @fastify/cors (call before the routes). */
+export function corsHandling(app: FastifyInstance, policy: CorsPolicy) {
+  // Added to the root instance before the plugin's own onRequest hook: it runs first.
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || isOriginAllowed(policy, origin, request.headers.host)) return;
+    // The body is never read: the connection is closed after the answer.
+    return reply.code(403).header('vary', 'Origin').header('connection', 'close').send({ error: 'origin not allowed' });
+  });
+
+  const base = {
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type'],
+    exposedHeaders: ['Retry-After'],
+    maxAge: 86400,
+  };
+  void app.register(cors, {
+    delegator: (request, done) => {
+      const origin = request.headers.origin;
+      if (origin === undefined) return done(null, { ...base, origin: false });
+      // The 403 hook has let only allowed origins through.
+      const options: FastifyCorsOptions =
+        pathOf(request) == EVENT_PATH
+          ? { ...base, origin, credentials: true }
+          : { ...base, origin: policy.origins == '*' ? '*' : origin, credentials: false };
+      done(null, options);
+    },
+  });
+}
