@@ -48,7 +48,7 @@ test('the demo page against the CLI server; SIGTERM, restart, and the visitor is
   const uid = (await context.cookies()).find((c) => c.name == 'segtag_uid')!.value;
 
   expect(await stop(servers.pop()!)).toBe(0);
-  expect(first.output()).toContain('SIGTERM: shutting down');
+  expect(first.output()).toMatch(/SIGTERM: draining for \d+ ms, then shutting down/);
 
   // Same SQLite file, same browser: page views 2 and 3 reach "3+ page views" (1003) and, all
   // being sports pages, "3+ sports pages in 7 days" (1005).

@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** The tests that spawn server/dist/cli.mjs (users of test/support/cli-process.ts). */
-export const DIST_TESTS = ['test/s2s-kill.test.ts', 'test/installed.test.ts'];
+export const DIST_TESTS = [
+  'test/s2s-kill.test.ts',
+  'test/installed.test.ts',
+  'test/s2s-scaleout.test.ts',
+  'test/drain.test.ts',
+];
 
 export const root = fileURLToPath(new URL('.', import.meta.url));
 

@@ -2,17 +2,19 @@
  * The decisioning server (fastify):
  *   POST /v1/rtc     wire protocol v1 (docs/protocol.md)
  *   GET|POST /event  Audience Manager's DCS format (http/event.ts)
- *   GET /metrics     Prometheus metrics;  GET /healthz  liveness and store health
+ *   GET /metrics     Prometheus metrics
+ *   GET /livez       the process answers;  GET /readyz  store reachable, rules loaded, not draining
+ *   GET /healthz     store health (before /readyz; kept)
  *   GET /            the demo publisher page, and the SDK files it loads (http/static.ts)
  */
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createDecider } from './decide';
 import { errorHandling, formatSchemaErrors } from './http/errors';
 import { loggerOptions, type LoggerOptions } from './http/logging';
+import { corsHandling, corsPolicy } from './http/cors';
 import { eventRoutes } from './http/event';
 import { createMetrics, metricsRoutes } from './http/metrics';
 import { rtcRoutes } from './http/rtc';
@@ -35,7 +37,10 @@ export interface AppOptions {
    * with `close()`: `memory` (default), `sqlite:PATH`, `redis://HOST:PORT`.
    */
   store?: ProfileStore | string;
-  /** Allowed origin(s) for calls; `'*'` (default) allows any page, as the SDK sends no credentials. */
+  /**
+   * Page origins allowed to call (http/cors.ts); `'*'` (default) allows any page. A request from
+   * another origin gets 403; `/event` answers credentialed CORS, the rest non-credentialed.
+   */
   corsOrigin?: string | string[];
   /** The SDK build output. Default: the dist/ folder of the `segtag` package, found as `import 'segtag'` would find it. */
   distDir?: string;
@@ -54,6 +59,8 @@ export interface AppOptions {
   s2s?: boolean;
   /** How often the scheduler looks for due work (ms). Default 250. */
   s2sTickMs?: number;
+  /** How long a partner's delivery lease lasts without renewal (ms). Default 15000 (s2s/service.ts). */
+  s2sLeaseMs?: number;
 }
 
 export interface App {
@@ -73,6 +80,12 @@ export interface App {
   listen(port?: number, host?: string): Promise<{ url: string }>;
   /** Stops accepting calls, lets open ones finish (idle connections close at once), closes an owned store. */
   close(): Promise<void>;
+  /**
+   * Starts draining: `/readyz` answers 503 at once (the load balancer stops sending), calls are
+   * still served. `close()` afterwards stops accepting connections, answers the calls still on
+   * open ones with `Connection: close` so each ends after its call, then closes what is idle.
+   */
+  drain(): void;
 }
 
 export function createApp(options: AppOptions): App {
@@ -88,6 +101,8 @@ export function createApp(options: AppOptions): App {
     ...loggerOptions(options.logger),
     bodyLimit: 64 * 1024,
     requestTimeout: 30_000,
+    // While closing, calls on open connections are still answered (not 503): see drain().
+    return503OnClosing: false,
     // Strict validation: no type coercion, no silently dropped fields, no defaults filled in.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allowUnionTypes: true } },
     schemaErrorFormatter: formatSchemaErrors,
@@ -127,8 +142,14 @@ export function createApp(options: AppOptions): App {
         now,
         log: fastify.log,
         tickMs: options.s2sTickMs,
+        // Without delivery the scheduler still measures the queues (every instance exports them).
+        deliver: options.s2s ?? true,
+        leaseMs: options.s2sLeaseMs,
+        singleInstance: store.kind == 'sqlite',
       });
-      if (options.s2s ?? true) s2s.start();
+      await s2s.start();
+      if (rules.engine.rules.partners.length && store.checkSettings)
+        for (const problem of await store.checkSettings()) fastify.log.warn(`WARNING: ${problem}`);
     } else if (rules.engine.rules.partners.length) {
       fastify.log.warn(`the ${store.kind} store keeps no outbox: server-to-server partners are not delivered to`);
     }
@@ -143,16 +164,11 @@ export function createApp(options: AppOptions): App {
 
   errorHandling(fastify, metrics);
   metricsRoutes(fastify, metrics);
-  void fastify.register(cors, {
-    origin: options.corsOrigin ?? '*',
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['content-type'],
-    maxAge: 86400,
-  });
+  corsHandling(fastify, corsPolicy(options.corsOrigin));
 
   const decide = createDecider({ rules, store: () => store!, metrics, now });
   void fastify.register(rtcRoutes(decide));
-  void fastify.register(eventRoutes(decide));
+  void fastify.register(eventRoutes(decide, () => rules.engine.rules));
   const sdk = findSdkFiles();
   void fastify.register(
     staticRoutes({
@@ -162,6 +178,29 @@ export function createApp(options: AppOptions): App {
     }),
   );
 
+  let draining = false;
+  // Set by close() after a drain: every answer ends its keep-alive connection.
+  let closing = false;
+  fastify.addHook('onRequest', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  // Liveness: the process answers (never the store: a Redis outage must not restart every pod).
+  fastify.get('/livez', async () => ({ ok: true }));
+  // Readiness: not draining, rules loaded, store reachable.
+  fastify.get('/readyz', async (_request, reply) => {
+    if (draining) return reply.code(503).send({ ok: false, error: 'draining' });
+    if (!store) return reply.code(503).send({ ok: false, error: 'starting' });
+    try {
+      await Promise.race([
+        store.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new StoreUnavailableError('ping timed out')), 1000).unref()),
+      ]);
+      return { ok: true, rules: { segments: rules.engine.rules.segments.length } };
+    } catch {
+      return reply.code(503).send({ ok: false, error: 'profile store unavailable' });
+    }
+  });
+  // Kept from before /livez and /readyz: store health, as it always answered.
   fastify.get('/healthz', async (_request, reply) => {
     try {
       await Promise.race([
@@ -190,6 +229,9 @@ export function createApp(options: AppOptions): App {
       await fastify.ready();
     },
     reloadRules: () => onReload(rules.reload()),
+    drain() {
+      draining = true;
+    },
     async listen(port = 8080, host = '127.0.0.1') {
       await fastify.listen({ port, host });
       const { address, port: actual } = fastify.server.address() as AddressInfo;
@@ -197,6 +239,20 @@ export function createApp(options: AppOptions): App {
       return { url: `http://${shown}:${actual}` };
     },
     async close() {
+      if (draining && fastify.server.listening) {
+        // After a drain: stop accepting first (a new connection is refused, never reset), without
+        // touching open ones: each ends after its next call, answered with Connection: close.
+        // A second at most, then idle connections are closed as below.
+        closing = true;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          t.unref();
+          NetServer.prototype.close.call(fastify.server, () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
       // Open requests get a grace period; then remaining connections are cut.
       const cut = setTimeout(() => fastify.server.closeAllConnections(), 2000);
       cut.unref();

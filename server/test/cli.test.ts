@@ -9,7 +9,7 @@ import { RULES } from './support/server';
 describe('parseCliArgs', () => {
   it('defaults: the example rules in the package, the embedded SQLite store under the working directory', () => {
     expect(EXAMPLE_RULES).toBe(RULES);
-    expect(parseCliArgs([], '/work')).toEqual({
+    expect(parseCliArgs([], '/work', {})).toEqual({
       port: 8080,
       host: '127.0.0.1',
       rules: EXAMPLE_RULES,
@@ -17,8 +17,43 @@ describe('parseCliArgs', () => {
       corsOrigin: '*',
       logLevel: 'info',
       s2s: true,
+      s2sLeaseMs: undefined,
+      drainMs: 5000,
       help: false,
     });
+  });
+
+  it('every option also from a SEGTAG_* variable (argv wins); the Redis URL and password from the environment', () => {
+    const env = {
+      SEGTAG_PORT: '9090',
+      SEGTAG_LOG_LEVEL: 'warn',
+      SEGTAG_NO_S2S: 'true',
+      SEGTAG_CORS_ORIGIN: 'https://a.example, https://b.example',
+      SEGTAG_S2S_LEASE_MS: '2000',
+      SEGTAG_DRAIN_MS: '100',
+      REDIS_URL: 'redis://redis.internal:6379/2',
+      SEGTAG_REDIS_PASSWORD: 's3cret',
+    };
+    expect(parseCliArgs(['--port', '1234'], '/work', env)).toMatchObject({
+      port: 1234,
+      logLevel: 'warn',
+      s2s: false,
+      corsOrigin: ['https://a.example', 'https://b.example'],
+      s2sLeaseMs: 2000,
+      drainMs: 100,
+      store: { kind: 'redis', url: 'redis://:s3cret@redis.internal:6379/2' },
+    });
+    // SEGTAG_REDIS_URL before REDIS_URL; a password in the URL is kept; --store wins over both.
+    expect(parseCliArgs([], '/w', { SEGTAG_REDIS_URL: 'redis://u:p@h:1', REDIS_URL: 'redis://x:2' }).store).toEqual({
+      kind: 'redis',
+      url: 'redis://u:p@h:1',
+    });
+    expect(parseCliArgs(['--store', 'memory'], '/w', { REDIS_URL: 'redis://x:2' }).store).toEqual({ kind: 'memory' });
+    expect(() => parseCliArgs([], '/w', { SEGTAG_QUIET: 'maybe' })).toThrow(
+      new UsageError('SEGTAG_QUIET: expected true or false, got "maybe"'),
+    );
+    for (const name of ['SEGTAG_STORE', 'SEGTAG_S2S_LEASE_MS', 'SEGTAG_DRAIN_MS', 'SEGTAG_REDIS_URL', 'REDIS_PASSWORD'])
+      expect(USAGE).toContain(name);
   });
 
   it('options', () => {
@@ -37,8 +72,13 @@ describe('parseCliArgs', () => {
         '--cors-origin=https://b.example',
         '--quiet',
         '--no-s2s',
+        '--s2s-lease-ms',
+        '2000',
+        '--drain-ms',
+        '0',
       ],
       '/work',
+      {},
     );
     expect(parsed).toEqual({
       port: 0,
@@ -48,6 +88,8 @@ describe('parseCliArgs', () => {
       corsOrigin: ['https://a.example', 'https://b.example'],
       logLevel: 'warn',
       s2s: false,
+      s2sLeaseMs: 2000,
+      drainMs: 0,
       help: false,
     });
     expect(parseCliArgs(['--store', 'memory', '--log-level', 'debug'])).toMatchObject({
@@ -106,7 +148,9 @@ describe('main', () => {
   it('starts, prints where and what, serves, and shuts down on SIGTERM', async () => {
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     const db = join(dir, 'nested/dir/segtag.db');
-    const app = (await main(['--port', '0', '--log-level', 'silent', '--store', `sqlite:${db}`, '--rules', RULES]))!;
+    const app = (await main([
+      ...['--port', '0', '--log-level', 'silent', '--store', `sqlite:${db}`, '--rules', RULES, '--drain-ms', '0'],
+    ]))!;
     expect(app).toBeDefined();
     const printed = out.mock.calls.map((c) => String(c[0]));
     const url = printed[0].match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/)![1];
@@ -122,7 +166,7 @@ describe('main', () => {
     expect(app.server.listening).toBe(false);
     expect(process.listenerCount('SIGTERM')).toBe(0);
     expect(process.listenerCount('SIGHUP')).toBe(0);
-    expect(out.mock.calls.filter((c) => c[0] == 'SIGTERM: shutting down')).toHaveLength(1);
+    expect(out.mock.calls.filter((c) => c[0] == 'SIGTERM: draining for 0 ms, then shutting down')).toHaveLength(1);
   });
 
   it('--help prints usage; bad arguments, bad rules and an unreachable store set an exit code', async () => {

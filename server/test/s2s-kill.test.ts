@@ -157,7 +157,7 @@ it('SIGKILL with changes in the outbox and a batch half written: nothing lost, n
     for (const u of m.body.users) {
       expect(perUid.get(u.uid), `${u.uid} in two messages`).toBeUndefined();
       perUid.set(u.uid, m.id);
-      expect(u.segments).toEqual({ added: ['sports'], removed: [] });
+      expect(u.segments).toEqual({ added: ['sports'], removed: [], current: ['sports'] });
     }
   }
   for (const r of sink.received) expect(r.body).toEqual(sink.accepted().find((m) => m.id == r.id)!.body);

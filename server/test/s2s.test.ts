@@ -155,15 +155,25 @@ describe('a rules file from before the rename', () => {
 describe('folding outbox rows: latest state per visitor wins', () => {
   it('reports a segment entered and left in one range as removed only; honours the user cap', () => {
     const f = createFolder(['a', 'b'], 2);
-    expect(f.add({ seq: 1, uid: 'u1', entered: ['a', 'b', 'z'], exited: [], at: 1 })).toBe(true);
-    expect(f.add({ seq: 2, uid: 'u1', entered: [], exited: ['b'], at: 2 })).toBe(true);
-    expect(f.add({ seq: 3, uid: 'u2', entered: ['z'], exited: [], at: 3 })).toBe(true); // nothing mapped
-    expect(f.add({ seq: 4, uid: 'u3', entered: ['a'], exited: [], at: 4 })).toBe(true);
-    expect(f.add({ seq: 5, uid: 'u4', entered: ['a'], exited: [], at: 5 })).toBe(false);
-    expect(f.add({ seq: 6, uid: 'u1', entered: ['b'], exited: ['a'], at: 6 })).toBe(true);
+    const row = (seq: number, uid: string, entered: string[], exited: string[], segments: string[]) => ({
+      seq,
+      uid,
+      entered,
+      exited,
+      at: seq,
+      v: seq * 10,
+      segments,
+      epoch: 'e',
+    });
+    expect(f.add(row(1, 'u1', ['a', 'b', 'z'], [], ['a', 'b', 'z']))).toBe(true);
+    expect(f.add(row(2, 'u1', [], ['b'], ['a', 'z']))).toBe(true);
+    expect(f.add(row(3, 'u2', ['z'], [], ['z']))).toBe(true); // nothing mapped
+    expect(f.add(row(4, 'u3', ['a'], [], ['a']))).toBe(true);
+    expect(f.add(row(5, 'u4', ['a'], [], ['a']))).toBe(false);
+    expect(f.add(row(6, 'u1', ['b'], ['a'], ['b', 'z']))).toBe(true);
     expect(f.users).toEqual([
-      { uid: 'u1', segments: { added: ['b'], removed: ['a'] }, ts: 6 },
-      { uid: 'u3', segments: { added: ['a'], removed: [] }, ts: 4 },
+      { uid: 'u1', segments: { added: ['b'], removed: ['a'], current: ['b'] }, ts: 6, v: 60 },
+      { uid: 'u3', segments: { added: ['a'], removed: [], current: ['a'] }, ts: 4, v: 40 },
     ]);
   });
 });
@@ -195,7 +205,7 @@ describe('real-time server-to-server', () => {
       for (const u of m.body.users) {
         expect(seen.has(u.uid), `${u.uid} in ${seen.get(u.uid)} and ${m.id}`).toBe(false);
         seen.set(u.uid, m.id);
-        expect(u.segments).toEqual({ added: ['sports'], removed: [] }); // nonbuyer is not mapped
+        expect(u.segments).toEqual({ added: ['sports'], removed: [], current: ['sports'] }); // nonbuyer is not mapped
         expect(u.ts).toBeGreaterThan(0);
         // The 1 s interval plus retry time (backoffs of 10-80 ms, a backlog sent back to back) with slack for a busy machine.
         expect(m.at - qualifiedAt.get(u.uid)!).toBeLessThan(1000 + 4000);
@@ -230,7 +240,12 @@ describe('real-time server-to-server', () => {
     await buy(a, uid);
     await waitFor(() => sink.accepted().length == 1, 5000, 'the message');
     expect(sink.accepted()[0].body.users).toEqual([
-      { uid, segments: { added: ['sports'], removed: ['nonbuyer'] }, ts: expect.any(Number) },
+      {
+        uid,
+        segments: { added: ['sports'], removed: ['nonbuyer'], current: ['sports'] },
+        ts: expect.any(Number),
+        v: expect.any(Number),
+      },
     ]);
   });
 

@@ -229,7 +229,7 @@ describe('sqlite: a restart keeps profiles', () => {
       await store.close();
     }
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
     db.close();
   });
 

@@ -34,6 +34,7 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
       corsOrigin: options.corsOrigin,
       logger: { level: options.logLevel },
       s2s: options.s2s,
+      s2sLeaseMs: options.s2sLeaseMs,
     });
     ({ url } = await app.listen(options.port, options.host));
   } catch (e) {
@@ -58,8 +59,11 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: shutting down`);
-    running.close().then(
+    // Readiness off at once; calls keep being served while the load balancer notices.
+    console.log(`${signal}: draining for ${options.drainMs} ms, then shutting down`);
+    running.drain();
+    const closed = new Promise<void>((r) => setTimeout(r, options.drainMs)).then(() => running.close());
+    closed.then(
       () => console.log('stopped'),
       (e) => {
         console.error(`segtag-server: error while stopping: ${(e as Error).message}`);

@@ -8,6 +8,7 @@ import { loadRules, RulesError } from '../rules/parse';
 import { createS2s } from '../s2s/service';
 import { describeStore, openStore, parseStoreSpec } from '../stores/open';
 import { DEFAULT_STORE, parseArgsOrUsage, UsageError } from './args';
+import { storeFromEnv, withEnv } from './env';
 
 export const S2S_USAGE = `usage: segtag-server s2s run PARTNER [options]
        segtag-server s2s retry PARTNER [options]
@@ -18,7 +19,11 @@ export const S2S_USAGE = `usage: segtag-server s2s run PARTNER [options]
 
   --rules PATH   the rules file the server uses (default examples/segments.json in the package)
   --store SPEC   the store the server uses (default ${DEFAULT_STORE})
-  --progress     show progress on stderr (shown anyway when stderr is a terminal)`;
+  --progress     show progress on stderr (shown anyway when stderr is a terminal)
+
+--rules and --store also from SEGTAG_RULES and SEGTAG_STORE (or SEGTAG_REDIS_URL/REDIS_URL,
+with the password from SEGTAG_REDIS_PASSWORD/REDIS_PASSWORD). A run takes the partner's lease:
+while a server delivers the partner, run it there (retry needs no lease).`;
 
 export interface S2sArgs {
   command: 'run' | 'retry';
@@ -29,18 +34,22 @@ export interface S2sArgs {
   help: boolean;
 }
 
-export function parseS2sArgs(argv: string[], cwd = process.cwd()): S2sArgs {
-  const { values, positionals } = parseArgsOrUsage({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      rules: { type: 'string' },
-      store: { type: 'string' },
-      progress: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+const S2S_OPTIONS = {
+  rules: { type: 'string' },
+  store: { type: 'string' },
+  progress: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function parseS2sArgs(argv: string[], cwd = process.cwd(), env = process.env): S2sArgs {
+  const parsed = parseArgsOrUsage({ args: argv, strict: true, allowPositionals: true, options: S2S_OPTIONS });
+  const positionals = parsed.positionals;
+  let values: typeof parsed.values;
+  try {
+    values = withEnv(parsed.values, { rules: S2S_OPTIONS.rules, store: S2S_OPTIONS.store }, env);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const help = values.help ?? false;
   const [command, partner, ...rest] = positionals;
   if (!help) {
@@ -53,7 +62,7 @@ export function parseS2sArgs(argv: string[], cwd = process.cwd()): S2sArgs {
     command: command as 'run' | 'retry',
     partner: partner ?? '',
     rules: values.rules ? resolve(cwd, values.rules) : EXAMPLE_RULES,
-    store: values.store ?? DEFAULT_STORE,
+    store: storeFromEnv(values.store, env) ?? DEFAULT_STORE,
     progress: values.progress ?? false,
     help,
   };

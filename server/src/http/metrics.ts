@@ -89,6 +89,12 @@ export function createMetrics() {
       labelNames: ['partner'] as const,
       registers,
     }),
+    s2sLeaseHeld: new Gauge({
+      name: 'segtag_s2s_lease_held',
+      help: "1 while this instance holds the partner's lease (delivers it), else 0; summed over instances, 1 per partner.",
+      labelNames: ['partner'] as const,
+      registers,
+    }),
     s2sBatchFiles: new Counter({
       name: 'segtag_s2s_batch_files_total',
       help: 'Batch files written, by partner and result (ok, error).',

@@ -6,15 +6,20 @@
  *
  * The period starts where the last file's ended; its start names the file, so a run repeated
  * after a crash (the file renamed, the schedule not yet saved) replaces that file with a superset.
+ *
+ * One writer per period: the run holds the partner's lease (s2s/service.ts). Temporary names are
+ * unique per writer; both files are complete on disk before a fenced check in the store, then
+ * renamed at once (no await between the check and the renames), and the schedule is committed
+ * fenced: a writer that lost its lease publishes nothing and moves nothing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { wants } from '../rules/partners';
 import type { BatchPartner } from '../rules/types';
-import type { Outbox } from '../stores/types';
+import type { Fence, Outbox } from '../stores/types';
 import { createFolder } from './fold';
 
 export interface BatchState {
@@ -49,6 +54,8 @@ export interface BatchDeps {
   signal?: AbortSignal;
   /** Called every PROGRESS_EVERY rows and once at the end. */
   onProgress?: (rows: number, done: boolean) => void;
+  /** The partner's lease: publishing and the schedule commit are refused once it is lost. */
+  fence?: Fence;
 }
 
 const PAGE = 1000;
@@ -79,15 +86,12 @@ export function removeTemporaryFiles(dir: string) {
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '');
 
-/** Writes `text` to `path` atomically: a temporary file, fsync, rename, fsync of the directory. */
-function writeAtomically(dir: string, name: string, text: string) {
-  const tmp = join(dir, `.segtag-${name}.tmp`);
+/** Writes `text` to the temporary file `tmp` and flushes it to disk. */
+function writeSynced(tmp: string, text: string) {
   writeFileSync(tmp, text);
   const fd = openSync(tmp, 'r');
   fsyncSync(fd);
   closeSync(fd);
-  renameSync(tmp, join(dir, name));
-  syncDir(dir);
 }
 
 function syncDir(dir: string) {
@@ -115,7 +119,10 @@ export async function runBatch(partner: BatchPartner, deps: BatchDeps): Promise<
 
   const ext = `${partner.format == 'csv' ? 'csv' : 'ndjson'}${partner.gzip ? '.gz' : ''}`;
   const name = `${partner.id}-${stamp(state.from)}.${ext}`;
-  const tmp = join(partner.dir, `.segtag-${name}.tmp`);
+  // Unique per writer: two writers never share a temporary file.
+  const unique = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = join(partner.dir, `.segtag-${name}.${unique}.tmp`);
+  const manifestTmp = join(partner.dir, `.segtag-${name}.manifest.json.${unique}.tmp`);
   const hash = createHash('sha256');
   let bytes = 0;
   const file = await open(tmp, 'w');
@@ -216,8 +223,6 @@ export async function runBatch(partner: BatchPartner, deps: BatchDeps): Promise<
   }
   await file.close();
   const end = deps.now();
-  renameSync(tmp, join(partner.dir, name));
-  syncDir(partner.dir);
 
   const manifest: Manifest = {
     version: 1,
@@ -233,13 +238,29 @@ export async function runBatch(partner: BatchPartner, deps: BatchDeps): Promise<
     ...(partner.mode == 'incremental' ? { outbox: { afterSeq: state.cursor, toSeq } } : {}),
     createdAt: new Date(end).toISOString(),
   };
-  writeAtomically(partner.dir, `${name}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  try {
+    writeSynced(manifestTmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    // Still the owner? Checked in the store; the renames follow with no await in between.
+    if (deps.fence) await outbox.setState(`batch-publish:${partner.id}`, name, undefined, deps.fence);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    rmSync(manifestTmp, { force: true });
+    throw e;
+  }
+  renameSync(tmp, join(partner.dir, name));
+  renameSync(manifestTmp, join(partner.dir, `${name}.manifest.json`));
+  syncDir(partner.dir);
 
   // The next run is one interval after the one due (several missed intervals make one file).
   const every = intervalMs(partner);
   let next = state.next;
   while (next <= end) next += every;
-  await outbox.setState(batchKey(partner.id), JSON.stringify({ next, from: end, cursor: toSeq } satisfies BatchState));
+  await outbox.setState(
+    batchKey(partner.id),
+    JSON.stringify({ next, from: end, cursor: toSeq } satisfies BatchState),
+    undefined,
+    deps.fence,
+  );
   deps.onProgress?.(rows, true);
   return manifest;
 }

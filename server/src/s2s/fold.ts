@@ -9,9 +9,16 @@ import type { OutboxRow } from '../stores/types';
 /** One visitor in a real-time message or an incremental batch file. */
 export interface UserChange {
   uid: string;
-  segments: { added: string[]; removed: string[] };
+  segments: {
+    added: string[];
+    removed: string[];
+    /** All the partner's segments the visitor is in after the latest folded change. */
+    current: string[];
+  };
   /** When the latest of the folded changes happened (ms since the epoch). */
   ts: number;
+  /** The visitor's version after the latest folded change: partners keep the highest per visitor. */
+  v: number;
 }
 
 export interface Folder {
@@ -21,7 +28,10 @@ export interface Folder {
 }
 
 export function createFolder(segments: PartnerSegments, maxUsers = Infinity): Folder {
-  const byUid = new Map<string, { added: Set<string>; removed: Set<string>; ts: number }>();
+  const byUid = new Map<
+    string,
+    { added: Set<string>; removed: Set<string>; ts: number; v: number; current: string[] }
+  >();
   return {
     add(row) {
       const entered = row.entered.filter((s) => wants(segments, s));
@@ -30,7 +40,7 @@ export function createFolder(segments: PartnerSegments, maxUsers = Infinity): Fo
       let u = byUid.get(row.uid);
       if (!u) {
         if (byUid.size >= maxUsers) return false;
-        byUid.set(row.uid, (u = { added: new Set(), removed: new Set(), ts: row.at }));
+        byUid.set(row.uid, (u = { added: new Set(), removed: new Set(), ts: row.at, v: row.v, current: [] }));
       }
       for (const s of entered) {
         u.removed.delete(s);
@@ -41,13 +51,19 @@ export function createFolder(segments: PartnerSegments, maxUsers = Infinity): Fo
         u.removed.add(s);
       }
       u.ts = Math.max(u.ts, row.at);
+      // Rows come in seq order, which is each visitor's version order.
+      if (row.v >= u.v) {
+        u.v = row.v;
+        u.current = row.segments.filter((s) => wants(segments, s));
+      }
       return true;
     },
     get users() {
       return [...byUid].map(([uid, u]) => ({
         uid,
-        segments: { added: [...u.added], removed: [...u.removed] },
+        segments: { added: [...u.added], removed: [...u.removed], current: u.current },
         ts: u.ts,
+        v: u.v,
       }));
     },
   };

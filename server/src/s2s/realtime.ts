@@ -6,11 +6,16 @@
  * Exactly-once for a partner that de-duplicates on the message id: a message is composed once,
  * saved (with its id and body) in the store as the partner's pending message, and only then
  * sent. A crash before the partner's answer is recorded resends the same body with the same id.
- * Ids are `<partner>:<first seq>-<last seq>`: outbox seqs are never reused, so two
- * different messages never share an id.
+ * Ids are `<partner>:<epoch>:<first seq>-<last seq>`: seqs are never reused within an outbox
+ * epoch, and a store that lost its data starts a new random epoch, so two different messages
+ * never share an id. Each visitor entry carries the visitor's version and current segments, so
+ * a partner that keeps the highest version per visitor is never set back by a late message.
+ *
+ * With a `fence` (the partner's lease), every commit is refused once another instance holds the
+ * lease: an instance that lost its lease can neither move the cursor nor record a dead letter.
  */
 import type { RealtimePartner } from '../rules/types';
-import type { DeadLetter, Outbox } from '../stores/types';
+import type { DeadLetter, Fence, Outbox } from '../stores/types';
 import { createFolder, type UserChange } from './fold';
 
 /** The JSON body of a real-time message (docs/server-to-server.md). */
@@ -40,6 +45,8 @@ export interface RealtimeDeps {
   onAttempt?: (partner: string, result: SendResult) => void;
   onDelivered?: (partner: string, users: number) => void;
   onDeadLetter?: (partner: string, letter: DeadLetter) => void;
+  /** The partner's lease: commits are refused (LeaseLostError) once it is lost. */
+  fence?: Fence;
 }
 
 const ROWS_PER_READ = 1000;
@@ -136,25 +143,26 @@ export async function flushRealtime(
       if (!rows.length) break;
       const folder = createFolder(partner.segments, partner.maxUsersPerMessage);
       let to = state.cursor;
+      const epoch = rows[0].epoch;
       for (const row of rows) {
-        if (!folder.add(row)) break;
+        if (row.epoch != epoch || !folder.add(row)) break; // one message, one epoch
         to = row.seq;
       }
       const users = folder.users;
       if (!users.length) {
-        await outbox.setState(key, JSON.stringify({ cursor: to })); // nothing this partner maps
+        await outbox.setState(key, JSON.stringify({ cursor: to }), undefined, deps.fence); // nothing this partner maps
         continue;
       }
-      const id = `${partner.id}:${state.cursor + 1}-${to}`;
+      const id = `${partner.id}:${epoch}:${state.cursor + 1}-${to}`;
       const message: RealtimeMessage = { id, partner: partner.id, sentAt: new Date(deps.now()).toISOString(), users };
       pending = { id, to, body: JSON.stringify(message) };
       // Saved before the first attempt: whatever happens next, this id means exactly this body.
-      await outbox.setState(key, JSON.stringify({ cursor: state.cursor, pending }));
+      await outbox.setState(key, JSON.stringify({ cursor: state.cursor, pending }), undefined, deps.fence);
     }
     const result = await sendWithRetries(partner, pending.id, pending.body, deps);
     if (deps.signal?.aborted && !result.ok) break; // stopping: the pending message is resent on start
     if (result.ok) {
-      await outbox.setState(key, JSON.stringify({ cursor: pending.to }));
+      await outbox.setState(key, JSON.stringify({ cursor: pending.to }), undefined, deps.fence);
       delivered++;
       deps.onDelivered?.(partner.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
     } else {
@@ -165,7 +173,7 @@ export async function flushRealtime(
         error: result.detail,
         at: deps.now(),
       };
-      await outbox.setState(key, JSON.stringify({ cursor: pending.to }), letter);
+      await outbox.setState(key, JSON.stringify({ cursor: pending.to }), letter, deps.fence);
       dead++;
       deps.onDeadLetter?.(partner.id, letter);
       // The partner is probably down: the rest waits for the next interval instead of each
@@ -176,7 +184,11 @@ export async function flushRealtime(
   return { delivered, dead };
 }
 
-/** Resends a partner's dead letters (same ids, same bodies); delivered ones are removed. */
+/**
+ * Resends a partner's dead letters (same ids, same bodies); delivered ones are removed. A dead
+ * letter keeps the versions it was composed with: a partner that already has a newer version of
+ * a visitor keeps it, so a late resend never sets a partner back.
+ */
 export async function retryDeadLetters(
   partner: RealtimePartner,
   deps: RealtimeDeps,

@@ -5,7 +5,16 @@
  * updated visitor is forgotten.
  */
 import { decodeProfile, encodeProfile, type Profile } from '../profiles/profile';
-import type { Change, DeadLetter, Outbox, OutboxRow, ProfileStore, StoreOptions } from './types';
+import { randomBytes } from 'node:crypto';
+import {
+  LeaseLostError,
+  type Change,
+  type DeadLetter,
+  type Outbox,
+  type OutboxRow,
+  type ProfileStore,
+  type StoreOptions,
+} from './types';
 
 export const DEFAULT_MAX_PROFILES = 100_000;
 
@@ -21,7 +30,14 @@ export interface MemoryProfileStore extends ProfileStore {
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfileStore {
   const now = options.now ?? Date.now;
   const max = options.maxProfiles ?? DEFAULT_MAX_PROFILES;
-  const rows = new Map<string, { text: string; expiresAt: number }>();
+  const rows = new Map<string, { text: string; expiresAt: number; v: number }>();
+  const epoch = randomBytes(6).toString('hex');
+  const leases = new Map<string, { owner: string; token: number; until: number }>();
+  let tokens = 0;
+  const holds = (name: string, owner: string, token?: number) => {
+    const l = leases.get(name);
+    return !!l && l.until > now() && l.owner == owner && (token === undefined || l.token == token);
+  };
   const outboxRows: OutboxRow[] = [];
   let lastSeq = 0;
   const state = new Map<string, string>();
@@ -48,7 +64,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
   const outbox: Outbox = {
     async after(afterSeq, limit) {
       const i = firstAfter(afterSeq);
-      return outboxRows.slice(i, i + limit).map((r) => ({ ...r, entered: [...r.entered], exited: [...r.exited] }));
+      return outboxRows
+        .slice(i, i + limit)
+        .map((r) => ({ ...r, entered: [...r.entered], exited: [...r.exited], segments: [...r.segments] }));
     },
     async lastSeq() {
       return lastSeq;
@@ -63,7 +81,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     async getState(key) {
       return state.get(key);
     },
-    async setState(key, value, letter) {
+    async setState(key, value, letter, fence) {
+      if (fence && !holds(fence.name, fence.owner, fence.token)) throw new LeaseLostError(fence.name);
       state.set(key, value);
       if (letter) dead.set(deadKey(letter.partner, letter.id), { ...letter });
     },
@@ -72,6 +91,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     },
     async removeDeadLetter(partner, id) {
       dead.delete(deadKey(partner, id));
+    },
+    async lease(name, owner, ttlMs) {
+      const l = leases.get(name);
+      if (l && l.until > now() && l.owner != owner) return 0;
+      const token = l && l.until > now() ? l.token : ++tokens;
+      leases.set(name, { owner, token, until: now() + ttlMs });
+      return token;
+    },
+    async releaseLease(name, owner) {
+      if (holds(name, owner)) leases.delete(name);
+    },
+    async leaseHolder(name) {
+      const l = leases.get(name);
+      return l && l.until > now() ? l.owner : undefined;
+    },
+    async epoch() {
+      return epoch;
     },
     async segmentsPage(cursor, limit) {
       const out: { uid: string; segments: string[] }[] = [];
@@ -97,12 +133,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
       const { write, result } = change(read(uid));
       if (write) {
         // Re-inserting moves the uid to the end of the Map's order: the first key is the stalest.
+        const v = Math.max((rows.get(uid)?.v ?? 0) + 1, now() * 1000);
         rows.delete(uid);
-        rows.set(uid, { text: encodeProfile(write.profile), expiresAt: write.expiresAt });
+        rows.set(uid, { text: encodeProfile(write.profile), expiresAt: write.expiresAt, v });
         if (rows.size > max) rows.delete(rows.keys().next().value!);
         const d = write.deliver;
         if (d && (d.entered.length || d.exited.length)) {
-          outboxRows.push({ seq: ++lastSeq, uid, entered: [...d.entered], exited: [...d.exited], at: now() });
+          outboxRows.push({
+            seq: ++lastSeq,
+            uid,
+            entered: [...d.entered],
+            exited: [...d.exited],
+            at: now(),
+            v,
+            segments: [...write.profile.segments],
+            epoch,
+          });
         }
       }
       return result;

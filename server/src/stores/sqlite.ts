@@ -4,14 +4,17 @@
  * processes open the same file (they then wait on each other's writes: for several instances,
  * Redis is the better fit). The server-to-server outbox row is written in the same transaction.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { decodeProfile, encodeProfile, type Profile } from '../profiles/profile';
 import {
+  LeaseLostError,
   StoreUnavailableError,
   type Change,
   type DeadLetter,
+  type Fence,
   type Outbox,
   type ProfileStore,
   type StoreOptions,
@@ -22,8 +25,11 @@ export interface SqliteStoreOptions extends StoreOptions {
   purgeEveryMs?: number;
 }
 
-/** 2: the server-to-server tables; 3: `dead_letters.destination` renamed to `partner`. */
-const SCHEMA_VERSION = 3;
+/**
+ * 2: the server-to-server tables; 3: `dead_letters.destination` renamed to `partner`;
+ * 4: visitor versions (`profiles.v`, `outbox.v`), `outbox.segments`, leases, the outbox epoch.
+ */
+const SCHEMA_VERSION = 4;
 const PURGE_BATCH = 10_000;
 
 async function loadDriver(): Promise<typeof BetterSqlite3> {
@@ -52,12 +58,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     throw new StoreUnavailableError(`cannot open the SQLite database ${path}: ${(e as Error).message}`, { cause: e });
   }
 
-  const select = db.prepare<[string], { data: string; expires_at: number }>(
-    'SELECT data, expires_at FROM profiles WHERE uid = ?',
+  const select = db.prepare<[string], { data: string; expires_at: number; v: number }>(
+    'SELECT data, expires_at, v FROM profiles WHERE uid = ?',
   );
-  const upsert = db.prepare<[string, string, number]>(
-    'INSERT INTO profiles (uid, data, expires_at) VALUES (?, ?, ?) ' +
-      'ON CONFLICT (uid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
+  const upsert = db.prepare<[string, string, number, number]>(
+    'INSERT INTO profiles (uid, data, expires_at, v) VALUES (?, ?, ?, ?) ' +
+      'ON CONFLICT (uid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, v = excluded.v',
   );
   const purge = db.prepare<[number, number]>(
     'DELETE FROM profiles WHERE uid IN (SELECT uid FROM profiles WHERE expires_at <= ? LIMIT ?)',
@@ -67,17 +73,26 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     const row = select.get(uid);
     return row && row.expires_at > now() ? decodeProfile(row.data) : undefined;
   };
-  const insertOutbox = db.prepare<[string, string, string, number]>(
-    'INSERT INTO outbox (uid, entered, exited, at) VALUES (?, ?, ?, ?)',
+  const insertOutbox = db.prepare<[string, string, string, number, number, string]>(
+    'INSERT INTO outbox (uid, entered, exited, at, v, segments) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const transact = db.transaction((uid: string, change: Change<unknown>) => {
     const { write, result } = change(read(uid));
     if (write) {
-      upsert.run(uid, encodeProfile(write.profile), write.expiresAt);
+      // The visitor's version: never goes back, also when the file was replaced by an empty one.
+      const v = Math.max((select.get(uid)?.v ?? 0) + 1, now() * 1000);
+      upsert.run(uid, encodeProfile(write.profile), write.expiresAt, v);
       // The outbox row commits with the profile, or neither does.
       const d = write.deliver;
       if (d && (d.entered.length || d.exited.length)) {
-        insertOutbox.run(uid, JSON.stringify(d.entered), JSON.stringify(d.exited), now());
+        insertOutbox.run(
+          uid,
+          JSON.stringify(d.entered),
+          JSON.stringify(d.exited),
+          now(),
+          v,
+          JSON.stringify(write.profile.segments),
+        );
       }
     }
     return result;
@@ -125,10 +140,34 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 }
 
 function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(step: () => T) => T): Outbox {
-  type Row = { seq: number; uid: string; entered: string; exited: string; at: number };
+  type Row = { seq: number; uid: string; entered: string; exited: string; at: number; v: number; segments: string };
   const after = db.prepare<[number, number], Row>(
-    'SELECT seq, uid, entered, exited, at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+    'SELECT seq, uid, entered, exited, at, v, segments FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
   );
+  const epoch = db.prepare<[], { value: string }>("SELECT value FROM s2s_state WHERE key = 'outbox:epoch'").get()!
+    .value;
+  type Lease = { owner: string; token: number; until: number };
+  const getLease = db.prepare<[string], Lease>('SELECT owner, token, until FROM leases WHERE name = ?');
+  const putLease = db.prepare<[string, string, number, number]>(
+    'INSERT INTO leases (name, owner, token, until) VALUES (?, ?, ?, ?) ' +
+      'ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token, until = excluded.until',
+  );
+  const holds = (name: string, owner: string, token?: number) => {
+    const l = getLease.get(name);
+    return !!l && l.until > now() && l.owner == owner && (token === undefined || l.token == token);
+  };
+  const lease = db.transaction((name: string, owner: string, ttlMs: number) => {
+    const l = getLease.get(name);
+    const live = !!l && l.until > now();
+    if (live && l.owner != owner) return 0;
+    const token = live ? l.token : (l?.token ?? 0) + 1;
+    putLease.run(name, owner, token, now() + ttlMs);
+    return token;
+  });
+  const release = db.transaction((name: string, owner: string) => {
+    const l = getLease.get(name);
+    if (l && l.owner == owner) putLease.run(name, '', l.token, 0);
+  });
   // AUTOINCREMENT: sqlite_sequence remembers the highest seq even when the table is empty.
   const last = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
   const count = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM outbox WHERE seq > ?');
@@ -148,7 +187,8 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
   const page = db.prepare<[string, number, number], { uid: string; data: string }>(
     'SELECT uid, data FROM profiles WHERE uid > ? AND expires_at > ? ORDER BY uid LIMIT ?',
   );
-  const setState = db.transaction((key: string, value: string, dead?: DeadLetter) => {
+  const setState = db.transaction((key: string, value: string, dead?: DeadLetter, fence?: Fence) => {
+    if (fence && !holds(fence.name, fence.owner, fence.token)) throw new LeaseLostError(fence.name);
     putState.run(key, value);
     if (dead) putDead.run(dead.partner, dead.id, dead.body, dead.error, dead.at);
   });
@@ -160,6 +200,9 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
         entered: JSON.parse(r.entered),
         exited: JSON.parse(r.exited),
         at: r.at,
+        v: r.v,
+        segments: JSON.parse(r.segments),
+        epoch,
       }));
     },
     async lastSeq() {
@@ -174,8 +217,21 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
     async getState(key) {
       return guard(() => getState.get(key)?.value);
     },
-    async setState(key, value, dead) {
-      guard(() => setState.immediate(key, value, dead));
+    async setState(key, value, dead, fence) {
+      guard(() => setState.immediate(key, value, dead, fence));
+    },
+    async lease(name, owner, ttlMs) {
+      return guard(() => lease.immediate(name, owner, ttlMs));
+    },
+    async releaseLease(name, owner) {
+      guard(() => release.immediate(name, owner));
+    },
+    async leaseHolder(name) {
+      const l = guard(() => getLease.get(name));
+      return l && l.until > now() ? l.owner : undefined;
+    },
+    async epoch() {
+      return epoch;
     },
     async deadLetters(partner) {
       return guard(() => listDead.all(partner));
@@ -205,11 +261,23 @@ function migrate(db: BetterSqlite3.Database) {
   // One transaction: a failed upgrade leaves the file as it was.
   db.transaction(() => {
     if (version == 2) db.exec('ALTER TABLE dead_letters RENAME COLUMN destination TO partner');
+    // Columns added in 4, on tables an older file may already have.
+    const columns = (table: string) =>
+      (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as { name: string }[]).map((c) => c.name);
+    const profileColumns = columns('profiles');
+    if (profileColumns.length && !profileColumns.includes('v'))
+      db.exec('ALTER TABLE profiles ADD COLUMN v INTEGER NOT NULL DEFAULT 0');
+    const outboxColumns = columns('outbox');
+    if (outboxColumns.length && !outboxColumns.includes('v')) {
+      db.exec('ALTER TABLE outbox ADD COLUMN v INTEGER NOT NULL DEFAULT 0');
+      db.exec("ALTER TABLE outbox ADD COLUMN segments TEXT NOT NULL DEFAULT '[]'");
+    }
     db.exec(`
       CREATE TABLE IF NOT EXISTS profiles (
         uid TEXT PRIMARY KEY,
         data TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
+        expires_at INTEGER NOT NULL,
+        v INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS profiles_expires_at ON profiles (expires_at);
       CREATE TABLE IF NOT EXISTS outbox (
@@ -217,8 +285,16 @@ function migrate(db: BetterSqlite3.Database) {
         uid TEXT NOT NULL,
         entered TEXT NOT NULL,
         exited TEXT NOT NULL,
-        at INTEGER NOT NULL
+        at INTEGER NOT NULL,
+        v INTEGER NOT NULL DEFAULT 0,
+        segments TEXT NOT NULL DEFAULT '[]'
       );
+      CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        until INTEGER NOT NULL
+      ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS s2s_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS dead_letters (
         partner TEXT NOT NULL,
@@ -230,5 +306,9 @@ function migrate(db: BetterSqlite3.Database) {
       ) WITHOUT ROWID;
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+    // A new file gets a new epoch: message ids never repeat those made from a lost file.
+    db.prepare("INSERT OR IGNORE INTO s2s_state (key, value) VALUES ('outbox:epoch', ?)").run(
+      randomBytes(6).toString('hex'),
+    );
   })();
 }

@@ -33,6 +33,38 @@ export interface OutboxRow {
   exited: string[];
   /** When the update happened (ms since the epoch). */
   at: number;
+  /**
+   * The visitor's version after this update: increases with every write of the visitor's
+   * profile and never goes back, also after the store lost its data (`max(previous + 1,
+   * now * 1000)`). Partners keep the entry with the highest version per visitor.
+   */
+  v: number;
+  /** All the visitor's segments after this update (partners receive the ones they map). */
+  segments: string[];
+  /**
+   * The outbox epoch the row was written in: a random id the store creates with its outbox and
+   * creates anew when it lost its data (a Redis restart without persistence), so seqs that start
+   * again at 1 never make a message id that was used before.
+   */
+  epoch: string;
+}
+
+/** Proof of holding a partner's lease, checked by the store when delivery state is committed. */
+export interface Fence {
+  /** The lease name (the partner id). */
+  name: string;
+  /** This process's owner id. */
+  owner: string;
+  /** The fencing token the lease was granted with (increases with every new grant). */
+  token: number;
+}
+
+/** A commit was refused: the lease it was made under is no longer held by this owner and token. */
+export class LeaseLostError extends Error {
+  constructor(name: string) {
+    super(`the lease on "${name}" was lost: another instance delivers it now`);
+    this.name = 'LeaseLostError';
+  }
 }
 
 export interface SegmentsPage {
@@ -67,8 +99,24 @@ export interface Outbox {
   /** Forgets rows with seq <= `upTo` (every partner is done with them). */
   prune(upTo: number): Promise<void>;
   getState(key: string): Promise<string | undefined>;
-  /** Sets a state value and, in the same transaction, records a dead letter when given. */
-  setState(key: string, value: string, dead?: DeadLetter): Promise<void>;
+  /**
+   * Sets a state value and, in the same transaction, records a dead letter when given. With a
+   * `fence`, the write happens only while the lease is still held by that owner with that token
+   * (checked atomically with the write); otherwise it rejects with LeaseLostError.
+   */
+  setState(key: string, value: string, dead?: DeadLetter, fence?: Fence): Promise<void>;
+  /**
+   * Takes or renews the lease `name` for `owner` for `ttlMs`: resolves with the fencing token
+   * (a new, higher one when the lease is newly granted; the same one on renewal), or 0 while
+   * another owner holds it.
+   */
+  lease(name: string, owner: string, ttlMs: number): Promise<number>;
+  /** Gives the lease up when `owner` holds it (a clean stop: another instance takes over at once). */
+  releaseLease(name: string, owner: string): Promise<void>;
+  /** Who holds the lease now (`owner`), if anyone. */
+  leaseHolder(name: string): Promise<string | undefined>;
+  /** The outbox's current epoch (see OutboxRow.epoch). */
+  epoch(): Promise<string>;
   deadLetters(partner: string): Promise<DeadLetter[]>;
   removeDeadLetter(partner: string, id: string): Promise<void>;
   /**
@@ -92,6 +140,8 @@ export interface ProfileStore {
   get(uid: string): Promise<Profile | undefined>;
   /** Resolves when the store answers; rejects with StoreUnavailableError when it does not. */
   ping(): Promise<void>;
+  /** Settings of the store that delivery needs and that are missing, as warnings naming them (Redis). */
+  checkSettings?(): Promise<string[]>;
   close(): Promise<void>;
   /** Server-to-server delivery state; absent when the store cannot keep one. */
   readonly outbox?: Outbox;

@@ -25,7 +25,13 @@ export function startCli(args: string[], { cli = CLI, cwd }: { cli?: string; cwd
   if (!existsSync(cli))
     return Promise.reject(new Error(`${cli} is missing: build it first (npm run build -w segtag-server)`));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A short drain unless the test sets one: SIGTERM then stops within the stopCli bound.
+    const env = { SEGTAG_DRAIN_MS: '200', ...process.env };
+    const child = spawn(process.execPath, [cli, '--port', '0', ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
