@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClient } from '../src/core/client';
+import { createClient } from './support/client';
 import { jsonCodecWithDestinations } from '../src/core/codec';
 import { resolveConfig } from '../src/core/config';
 import { resolveCookieDestinations } from '../src/core/cookie-destinations';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createClient, UID_COOKIE } from '../src/core/client';
+import { createClient, UID_COOKIE } from './support/client';
 import { resolveConfig } from '../src/core/config';
 import { createConsent, type ConsentMode } from '../src/core/consent';
 import { gatePlatform } from '../src/core/gate-platform';

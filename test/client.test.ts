@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient as create, UID_COOKIE } from '../src/core/client';
+import { createClient as create, UID_COOKIE } from './support/client';
 import { resolveConfig } from '../src/core/config';
 import type { Segtag } from '../src/types';
 import { fakePlatform } from './fake-platform';

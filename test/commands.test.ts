@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createCommandRunner, type QueuedCommand } from '../src/core/commands';
-import { createClient } from '../src/core/client';
+import { createClient } from './support/client';
 import { resolveConfig } from '../src/core/config';
 import type { SegtagConfig } from '../src/types';
 import { fakePlatform } from './fake-platform';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createClient } from '../src/core/client';
+import { createClient } from './support/client';
 import { resolveConfig } from '../src/core/config';
 import { dcsCodec as dcs, decodeDcs, encodeDcs } from '../src/core/dcs-codec';
 import type { CallRequest } from '../src/protocol/types';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClient } from '../src/core/client';
+import { createClient } from './support/client';
 import { addAutoPage } from '../src/core/auto-page';
 import { resolveConfig } from '../src/core/config';
 import type { KeyValueStore } from '../src/core/platform';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createClient } from '../src/core/client';
+import { createClient } from './support/client';
 import { resolveConfig } from '../src/core/config';
 import { resolveCookieDestinations } from '../src/core/cookie-destinations';
 import { expandMacros, MAX_SEEN } from '../src/core/pixels';

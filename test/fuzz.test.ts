@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createClient } from '../src/core/client';
+import { createClient } from './support/client';
 import { resolveConfig } from '../src/core/config';
 import { dcsCodec as dcs } from '../src/core/dcs-codec';
 import { asWire, COOKIE_OCTETS, dcsAnswer, v1Answer } from './support/arbitraries';

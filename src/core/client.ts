@@ -1,9 +1,9 @@
 import type { CallRequest, DeclaredIds, EventType, Signals, WireEvent } from '../protocol/types';
-import { jsonCodec, type Codec } from './codec';
+import type { Codec } from './codec';
 import { UID } from '../protocol/patterns';
 import type { CallResult, Segtag, Targeting } from './types';
 import type { ResolvedConfig } from './config';
-import { createConsent, DENIED, GRANTED, type Consent } from './consent';
+import { DENIED, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
@@ -18,15 +18,15 @@ const UID_DAYS = 400;
 /**
  * The real-time call loop: events out, segments in, segment cookie written.
  * Browser-free: everything it touches comes in through `platform`; the wire format
- * through `codec` (protocol v1 JSON unless another is injected); pixel syncs and cookie
+ * through `codec` (protocol v1's JSON, or the dcs feature's form); pixel syncs and cookie
  * destinations through `destinations`, in the builds that carry them.
  */
 export function createClient(
   cfg: ResolvedConfig,
   platform: Platform,
-  codec: Codec = jsonCodec,
-  destinations?: Destinations,
-  consent: Consent = createConsent('in'),
+  codec: Codec,
+  destinations: Destinations | undefined,
+  consent: Consent,
 ): Segtag {
   const { _cookies: cookies } = platform;
   const listeners = new Set<(t: Targeting) => void>();
@@ -36,7 +36,9 @@ export function createClient(
   let answered: () => void;
   const firstAnswer = new Promise<void>((r) => (answered = r));
 
-  const warn = (m: unknown) => cfg._debug && console.warn('segtag:', m);
+  const warn = (m: unknown) => {
+    if (cfg._debug) console.warn('segtag:', m);
+  };
 
   const getSegments = () => {
     // Without consent nothing is read, and segments from before a withdrawal are gone.

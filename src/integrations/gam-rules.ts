@@ -21,9 +21,11 @@ const VALUE = /^[^"'=!+#*~;^()<>[\],]{1,40}$/;
 export function gamTargeting(targeting: Targeting, debug?: boolean): Targeting {
   const out: Targeting = {};
   for (const key in targeting) {
-    const kept = ([] as string[])
-      .concat(targeting[key])
-      .filter((v) => (KEY.test(key) && VALUE.test(v)) || (debug && console.warn('segtag: GAM rules drop', key, v)));
+    const kept = ([] as string[]).concat(targeting[key]).filter((v) => {
+      const accepted = KEY.test(key) && VALUE.test(v);
+      if (!accepted && debug) console.warn('segtag: GAM rules drop', key, v);
+      return accepted;
+    });
     if (kept.length) out[key] = kept;
   }
   return out;

@@ -69,9 +69,11 @@ export function gptCommand(targeting: Targeting, refresh?: boolean, debug?: bool
   (g.cmd ||= []).push(() => {
     const pubads = g.pubads();
     for (const key in targeting) {
-      const values = targeting[key].filter(
-        (v) => v.length <= 40 || (debug && console.warn('segtag: GAM rules drop', key, v)),
-      );
+      const values = targeting[key].filter((v) => {
+        const accepted = v.length <= 40;
+        if (!accepted && debug) console.warn('segtag: GAM rules drop', key, v);
+        return accepted;
+      });
       if (values.length) pubads.setTargeting(key, values);
     }
     if (refresh) pubads.refresh();
