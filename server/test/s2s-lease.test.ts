@@ -17,19 +17,9 @@ import { LeaseLostError, type ProfileStore } from '../src/stores/types';
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis, type RedisServer } from './support/redis-server';
 import { call, logSink, newUid, pageEvent, post, trackEvent, type Json } from './support/server';
+import { S2S_TRAITS, s2sSegments } from './support/s2s-rules';
 
-const rules = (partners: Json[]) => ({
-  traits: [
-    { id: 'sports', where: { signal: 'c_section', op: 'equals', value: 'sports' } },
-    { id: 'buy', where: { event: 'buy' } },
-    { id: 'pv', where: { type: 'page' } },
-  ],
-  segments: [
-    { id: 'sports', rule: { trait: 'sports' } },
-    { id: 'nonbuyer', rule: { and: [{ trait: 'pv' }, { not: { trait: 'buy' } }] } },
-  ],
-  partners,
-});
+const rules = (partners: Json[]) => ({ traits: S2S_TRAITS, segments: s2sSegments(), partners });
 const realtime = (url: string, extra: Json = {}) => ({
   id: 'rt',
   type: 'realtime',
@@ -153,7 +143,7 @@ describe('delivery under a lease', () => {
     await owner.s2s!.measure();
     await other.s2s!.measure();
     const depth = async (x: App) =>
-      (await x.fastify.inject('/metrics')).body.match(/^segtag_s2s_queue_depth\{partner="rt"\} (\d+)$/m)?.[1];
+      (await x.admin.inject('/metrics')).body.match(/^segtag_s2s_queue_depth\{partner="rt"\} (\d+)$/m)?.[1];
     expect(await depth(owner)).toBe('10');
     expect(await depth(other)).toBe('10');
 

@@ -17,6 +17,7 @@ import { exited, startCli, stopCli, type CliServer } from './support/cli-process
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis } from './support/redis-server';
 import { call, newUid, pageEvent, trackEvent, type Json } from './support/server';
+import { S2S_TRAITS, s2sSegments } from './support/s2s-rules';
 
 const LEASE_MS = 2000;
 /** The documented bound (docs/server-to-server.md): the lease time, one attempt interval, one tick. */
@@ -41,16 +42,8 @@ it('three instances, a flaky partner, the owner killed and restarted: complete, 
   cleanup.push(() => sink.close());
   const out = join(dir, 'out');
   const rules = {
-    traits: [
-      { id: 'sports', where: { signal: 'c_section', op: 'equals', value: 'sports' } },
-      { id: 'buy', where: { event: 'buy' } },
-      { id: 'pv', where: { type: 'page' } },
-    ],
-    segments: [
-      { id: 'sports', rule: { trait: 'sports' } },
-      { id: 'nonbuyer', rule: { and: [{ trait: 'pv' }, { not: { trait: 'buy' } }] } },
-      { id: 'heavy', rule: { trait: 'pv', atLeast: 3 } },
-    ],
+    traits: S2S_TRAITS,
+    segments: s2sSegments(3),
     partners: [
       {
         id: 'rt',
@@ -68,7 +61,10 @@ it('three instances, a flaky partner, the owner killed and restarted: complete, 
   };
   const rulesPath = join(dir, 'rules.json');
   writeFileSync(rulesPath, JSON.stringify(rules));
-  const args = ['--rules', rulesPath, '--store', redis.url, '--s2s-lease-ms', String(LEASE_MS), '--log-level', 'error'];
+  const args = [
+    ...['--rules', rulesPath, '--store', redis.url, '--s2s-lease-ms', String(LEASE_MS), '--log-level', 'error'],
+    ...['--rate-limit', '0'], // one client address makes every call
+  ];
   const launch = async () => {
     const s = await startCli(args);
     cleanup.push(() => s.child.exitCode === null && s.child.signalCode === null && s.child.kill('SIGKILL'));
@@ -78,7 +74,7 @@ it('three instances, a flaky partner, the owner killed and restarted: complete, 
   const live = () => servers.filter((s): s is CliServer => !!s);
   // The lease gauge each instance exports: 1 on the partner's owner.
   const holds = async (s: CliServer, partner: string) =>
-    (await (await fetch(`${s.url}/metrics`)).text()).includes(`segtag_s2s_lease_held{partner="${partner}"} 1\n`);
+    (await (await fetch(`${s.adminUrl}/metrics`)).text()).includes(`segtag_s2s_lease_held{partner="${partner}"} 1\n`);
   const owners = async (partner: string) => {
     const found: number[] = [];
     for (const [i, s] of servers.entries()) if (s && (await holds(s, partner))) found.push(i);

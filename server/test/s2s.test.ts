@@ -15,19 +15,9 @@ import { createFolder } from '../src/s2s/fold';
 import { createMemoryStore } from '../src/stores/memory';
 import { call, newUid, pageEvent, post, trackEvent, type Json } from './support/server';
 import { startSink, waitFor } from './support/partner-sink';
+import { S2S_TRAITS, s2sSegments } from './support/s2s-rules';
 
-const base = {
-  traits: [
-    { id: 'sports', where: { signal: 'c_section', op: 'equals', value: 'sports' } },
-    { id: 'buy', where: { event: 'buy' } },
-    { id: 'pv', where: { type: 'page' } },
-  ],
-  segments: [
-    { id: 'sports', rule: { trait: 'sports' } },
-    { id: 'nonbuyer', rule: { and: [{ trait: 'pv' }, { not: { trait: 'buy' } }] } },
-    { id: 'heavy', rule: { trait: 'pv', atLeast: 100 } },
-  ],
-};
+const base = { traits: S2S_TRAITS, segments: s2sSegments(100) };
 const rulesWith = (partners: Json[]) => ({ ...base, partners });
 const realtime = (url: string, extra: Json = {}) => ({
   id: 'rt',
@@ -54,7 +44,7 @@ async function app(options: Partial<AppOptions> & { rules: object }) {
 const sports = (a: App, uid: string) => post(a, call(uid, [pageEvent({ c_section: 'sports' })]));
 const buy = (a: App, uid: string) => post(a, call(uid, [trackEvent('buy')]));
 const metric = async (a: App, name: string) =>
-  (await a.fastify.inject('/metrics')).body
+  (await a.admin.inject('/metrics')).body
     .split('\n')
     .filter((l) => l.startsWith(name))
     .join('\n');
