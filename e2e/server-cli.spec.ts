@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startSite, failOnPageErrors } from './support/site';
 import { startCli as start, stopCli as stop, type CliServer as Server } from '../server/test/support/cli-process';
 
-const startCli = (args: string[]) => start(['--quiet', ...args]);
+const startCli = (args: string[]) => start(['--quiet', '--demo', ...args]);
 
 const segmentCookie = async (context: BrowserContext) =>
   (await context.cookies()).find((c) => c.name == 'segtag')?.value;

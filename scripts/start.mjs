@@ -1,6 +1,6 @@
 // `npm start`: build once if the SDK, its protocol module or the server bundle is missing, then
-// run the server CLI with the demo page and the example rules (its defaults). Arguments pass
-// through: `npm start -- --port 0 --rules my-rules.json`.
+// run the server CLI with the demo page (`--demo`: the CLI serves it only when asked) and the
+// example rules (its default). Arguments pass through: `npm start -- --port 0 --rules my-rules.json`.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -40,4 +40,4 @@ if (missing.length) {
   }
 }
 
-process.exitCode = await run(process.execPath, [cli, ...process.argv.slice(2)]);
+process.exitCode = await run(process.execPath, [cli, '--demo', ...process.argv.slice(2)]);

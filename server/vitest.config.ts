@@ -12,6 +12,7 @@ export const DIST_TESTS = [
   'test/installed.test.ts',
   'test/s2s-scaleout.test.ts',
   'test/drain.test.ts',
+  'test/surface-cli.test.ts',
 ];
 
 export const root = fileURLToPath(new URL('.', import.meta.url));

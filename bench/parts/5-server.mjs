@@ -85,7 +85,20 @@ export async function run() {
   /** Starts segtag-server with `n` generated segments on `store`: { url, pid, storePid, stop }. */
   async function startSegtag(n, store) {
     let redis;
-    const args = [SERVER_CLI, '--port', '0', '--host', '127.0.0.1', '--rules', rulesFile(n)];
+    // No rate limit (the load generator is one IP) and a free admin port (several servers run at once).
+    const args = [
+      SERVER_CLI,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--rate-limit',
+      '0',
+      '--admin-port',
+      '0',
+      '--rules',
+      rulesFile(n),
+    ];
     if (cli.quiet) args.push('--quiet');
     if (store == 'sqlite') args.push('--store', `sqlite:${join(tmp, `profiles-${++dbCount}.db`)}`);
     if (store == 'redis') {

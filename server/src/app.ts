@@ -1,22 +1,32 @@
 /**
- * The decisioning server (fastify):
+ * The decisioning server (fastify). The public listener (`listen`):
  *   POST /v1/rtc     wire protocol v1 (docs/protocol.md)
  *   GET|POST /event  Audience Manager's DCS format (http/event.ts)
- *   GET /metrics     Prometheus metrics
  *   GET /livez       the process answers;  GET /readyz  store reachable, rules loaded, not draining
  *   GET /healthz     store health (before /readyz; kept)
- *   GET /            the demo publisher page, and the SDK files it loads (http/static.ts)
+ *   GET /            with `demo`: the demo publisher page, and the SDK files it loads (http/static.ts)
+ * Calls are rate-limited per client IP (`rateLimit`, @fastify/rate-limit; the probes are exempt),
+ * connections capped (`maxConnections`) and slow clients cut (`timeouts`).
+ * The admin listener (`listenAdmin`, loopback by default), a separate fastify instance with no CORS:
+ *   GET /metrics     Prometheus metrics (never on the public listener)
+ *   GET /livez, GET /readyz  the same probes
  */
 import type http from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, {
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import { createDecider } from './decide';
-import { errorHandling, formatSchemaErrors } from './http/errors';
+import { errorHandling, formatSchemaErrors, httpError } from './http/errors';
 import { loggerOptions, type LoggerOptions } from './http/logging';
 import { corsHandling, corsPolicy } from './http/cors';
 import { eventRoutes } from './http/event';
-import { createMetrics, metricsRoutes } from './http/metrics';
+import { countRequests, createMetrics, metricsRoute } from './http/metrics';
 import { rtcRoutes } from './http/rtc';
 import { staticRoutes } from './http/static';
 import { DEMO_PAGE, findSdkFiles } from './paths';
@@ -44,8 +54,23 @@ export interface AppOptions {
   corsOrigin?: string | string[];
   /** The SDK build output. Default: the dist/ folder of the `segtag` package, found as `import 'segtag'` would find it. */
   distDir?: string;
-  /** Serve the demo page (examples/demo.html in this package) at `/`. Default true. */
+  /**
+   * Serve the demo page (examples/demo.html in this package) at `/` and the SDK files it loads
+   * (`/segtag.min.js`, `/segtag.mjs`, the other npm modules, `/stub.js`, js-cookie); without it
+   * those paths are 404. Default true here; the CLI serves them only with `--demo`.
+   */
   demo?: boolean;
+  /** Requests per client IP per window (@fastify/rate-limit); the probes are exempt. Default: none. */
+  rateLimit?: RateLimitOptions | false;
+  /** At most this many open connections on the public listener; more are closed at once. Default: no cap. */
+  maxConnections?: number;
+  /** Limits on slow clients and idle connections (both listeners). */
+  timeouts?: TimeoutOptions;
+  /**
+   * Take the client IP (for rate limits and logs) from `X-Forwarded-For`: fastify's `trustProxy`
+   * (true: any proxy; a number: that many hops; addresses or CIDRs, comma-separated). Default false.
+   */
+  trustProxy?: boolean | number | string;
   /** JSON logs (pino): false or absent for none, true for info to stdout, or options. */
   logger?: boolean | LoggerOptions;
   /** How often to check the rules file for changes (ms); 0 never. Default 1000. */
@@ -63,8 +88,36 @@ export interface AppOptions {
   s2sLeaseMs?: number;
 }
 
+export interface RateLimitOptions {
+  /** Requests per client IP per window; 0 turns the limit off. */
+  max: number;
+  /** The window (seconds). */
+  windowSeconds: number;
+}
+
+export interface TimeoutOptions {
+  /** A client sends its request line and headers within this (ms; node's headersTimeout). Default 10000. */
+  headersMs?: number;
+  /** A client sends its whole request, body included, within this (ms; 0: none). Default 30000. */
+  requestMs?: number;
+  /** An idle keep-alive connection is closed after this (ms). Default 72000 (fastify's: above a load balancer's 60 s). */
+  keepAliveMs?: number;
+  /** A socket with no traffic at all for this long is closed (ms; 0: none). Default 0. */
+  connectionMs?: number;
+}
+
+export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 72_000,
+  connectionMs: 0,
+};
+
 export interface App {
+  /** The public listener. */
   fastify: FastifyInstance;
+  /** The admin listener: /metrics, /livez, /readyz (ready with `ready()`; listening after `listenAdmin`). */
+  admin: FastifyInstance;
   server: http.Server;
   /** The rules in force (they change when the file does). */
   readonly rules: Rules;
@@ -78,6 +131,8 @@ export interface App {
   ready(): Promise<void>;
   /** Port 0 picks a free port; resolves with the base URL, e.g. `http://127.0.0.1:8080`. */
   listen(port?: number, host?: string): Promise<{ url: string }>;
+  /** The admin listener (default 127.0.0.1:9464; port 0 picks a free one); resolves with its base URL. */
+  listenAdmin(port?: number, host?: string): Promise<{ url: string }>;
   /** Stops accepting calls, lets open ones finish (idle connections close at once), closes an owned store. */
   close(): Promise<void>;
   /**
@@ -96,11 +151,31 @@ export function createApp(options: AppOptions): App {
   const storeSpec = ownsStore ? parseStoreSpec((options.store as string | undefined) ?? 'memory') : undefined;
   let store = ownsStore ? undefined : (options.store as ProfileStore);
   let s2s: S2s | undefined;
+  const opened = () => store!;
+
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  // Node checks the headers and request timeouts this often (its default, 30 s, would let a
+  // slow client hold its connection for up to 40 s with a 10 s headers timeout).
+  const checkMs = Math.min(
+    1000,
+    ...[timeouts.headersMs, timeouts.requestMs].filter((ms) => ms > 0).map((ms) => Math.max(50, ms / 4)),
+  );
+  const serverTimeouts = {
+    connectionTimeout: timeouts.connectionMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: checkMs,
+    },
+  } satisfies FastifyHttpOptions<http.Server>;
 
   const fastify = Fastify({
     ...loggerOptions(options.logger),
+    ...serverTimeouts,
     bodyLimit: 64 * 1024,
-    requestTimeout: 30_000,
+    trustProxy: (options.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     // While closing, calls on open connections are still answered (not 503): see drain().
     return503OnClosing: false,
     // Strict validation: no type coercion, no silently dropped fields, no defaults filled in.
@@ -108,8 +183,10 @@ export function createApp(options: AppOptions): App {
     schemaErrorFormatter: formatSchemaErrors,
   });
 
-  // A slow client must send its headers within this (the whole request within requestTimeout).
-  fastify.server.headersTimeout = 10_000;
+  if (options.maxConnections) fastify.server.maxConnections = options.maxConnections;
+
+  // The admin listener: no CORS, no rate limit, no request log; only what operators scrape and probe.
+  const admin = Fastify({ logger: false, ...serverTimeouts });
 
   const setRuleGauges = () => {
     metrics.rulesSegments.set(rules.engine.rules.segments.length);
@@ -133,7 +210,8 @@ export function createApp(options: AppOptions): App {
   };
 
   fastify.addHook('onReady', async () => {
-    store ??= await openStore(storeSpec!, { now });
+    // Opened by the first plugin (below).
+    const store = opened();
     if (store.outbox) {
       s2s = createS2s({
         outbox: store.outbox,
@@ -163,20 +241,8 @@ export function createApp(options: AppOptions): App {
   });
 
   errorHandling(fastify, metrics);
-  metricsRoutes(fastify, metrics);
+  countRequests(fastify, metrics);
   corsHandling(fastify, corsPolicy(options.corsOrigin));
-
-  const decide = createDecider({ rules, store: () => store!, metrics, now });
-  void fastify.register(rtcRoutes(decide));
-  void fastify.register(eventRoutes(decide, () => rules.engine.rules));
-  const sdk = findSdkFiles();
-  void fastify.register(
-    staticRoutes({
-      distDir: options.distDir === undefined ? sdk.distDir : resolve(options.distDir),
-      jsCookie: sdk.jsCookie,
-      demoPage: (options.demo ?? true) ? DEMO_PAGE : undefined,
-    }),
-  );
 
   let draining = false;
   // Set by close() after a drain: every answer ends its keep-alive connection.
@@ -184,37 +250,89 @@ export function createApp(options: AppOptions): App {
   fastify.addHook('onRequest', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+
+  // The store opens first: the rate limiter keeps its counts in it when it is Redis.
+  void fastify.register(async () => {
+    store ??= await openStore(storeSpec!, { now });
+  });
+  if (options.rateLimit && options.rateLimit.max > 0) {
+    const { max, windowSeconds } = options.rateLimit;
+    // Options as a function: read when the plugin loads, after the store has opened.
+    void fastify.register(rateLimit, () => ({
+      global: true,
+      max,
+      timeWindow: windowSeconds * 1000,
+      // With Redis, one count per IP for every instance (same connection, the store's key prefix).
+      ...(store?.redis && { redis: store.redis.client, nameSpace: `${store.redis.prefix}ratelimit:` }),
+      // A Redis outage must not fail every call here: the calls themselves answer 503 then.
+      skipOnError: true,
+      // 429 with Retry-After (set by the plugin), answered as every error is: {"error": ...}.
+      errorResponseBuilder: (_request, context) => httpError(context.statusCode, 'too many requests'),
+    }));
+  }
+
+  const ping = () =>
+    Promise.race([
+      store!.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new StoreUnavailableError('ping timed out')), 1000).unref()),
+    ]);
   // Liveness: the process answers (never the store: a Redis outage must not restart every pod).
-  fastify.get('/livez', async () => ({ ok: true }));
+  const livez = async () => ({ ok: true });
   // Readiness: not draining, rules loaded, store reachable.
-  fastify.get('/readyz', async (_request, reply) => {
+  const readyz = async (_request: unknown, reply: FastifyReply) => {
     if (draining) return reply.code(503).send({ ok: false, error: 'draining' });
     if (!store) return reply.code(503).send({ ok: false, error: 'starting' });
     try {
-      await Promise.race([
-        store.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new StoreUnavailableError('ping timed out')), 1000).unref()),
-      ]);
+      await ping();
       return { ok: true, rules: { segments: rules.engine.rules.segments.length } };
     } catch {
       return reply.code(503).send({ ok: false, error: 'profile store unavailable' });
     }
-  });
-  // Kept from before /livez and /readyz: store health, as it always answered.
-  fastify.get('/healthz', async (_request, reply) => {
-    try {
-      await Promise.race([
-        store!.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new StoreUnavailableError('ping timed out')), 1000).unref()),
-      ]);
-      return { ok: true };
-    } catch {
-      return reply.code(503).send({ ok: false, error: 'profile store unavailable' });
+  };
+
+  const decide = createDecider({ rules, store: () => store!, metrics, now });
+  // Routes after the rate limiter (it hooks each route as it is added).
+  void fastify.register(async (routes) => {
+    void routes.register(rtcRoutes(decide));
+    void routes.register(eventRoutes(decide, () => rules.engine.rules));
+    if (options.demo ?? true) {
+      const sdk = findSdkFiles();
+      void routes.register(
+        staticRoutes({
+          distDir: options.distDir === undefined ? sdk.distDir : resolve(options.distDir),
+          jsCookie: sdk.jsCookie,
+          demoPage: DEMO_PAGE,
+        }),
+      );
     }
+    // The probes are never rate-limited: load balancers call them from a few addresses.
+    const probe = { config: { rateLimit: false } } as const;
+    routes.get('/livez', probe, livez);
+    routes.get('/readyz', probe, readyz);
+    // Kept from before /livez and /readyz: store health, as it always answered.
+    routes.get('/healthz', probe, async (_request, reply) => {
+      try {
+        await ping();
+        return { ok: true };
+      } catch {
+        return reply.code(503).send({ ok: false, error: 'profile store unavailable' });
+      }
+    });
   });
+
+  admin.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
+  metricsRoute(admin, metrics);
+  admin.get('/livez', livez);
+  admin.get('/readyz', readyz);
+
+  const urlOf = (instance: FastifyInstance) => {
+    const { address, port } = instance.server.address() as AddressInfo;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  };
 
   return {
     fastify,
+    admin,
     server: fastify.server,
     get rules() {
       return rules.engine.rules;
@@ -226,7 +344,7 @@ export function createApp(options: AppOptions): App {
       return s2s;
     },
     async ready() {
-      await fastify.ready();
+      await Promise.all([fastify.ready(), admin.ready()]);
     },
     reloadRules: () => onReload(rules.reload()),
     drain() {
@@ -234,9 +352,11 @@ export function createApp(options: AppOptions): App {
     },
     async listen(port = 8080, host = '127.0.0.1') {
       await fastify.listen({ port, host });
-      const { address, port: actual } = fastify.server.address() as AddressInfo;
-      const shown = address.includes(':') ? `[${address}]` : address;
-      return { url: `http://${shown}:${actual}` };
+      return { url: urlOf(fastify) };
+    },
+    async listenAdmin(port = 9464, host = '127.0.0.1') {
+      await admin.listen({ port, host });
+      return { url: urlOf(admin) };
     },
     async close() {
       if (draining && fastify.server.listening) {
@@ -260,6 +380,9 @@ export function createApp(options: AppOptions): App {
         await fastify.close();
       } finally {
         clearTimeout(cut);
+        // The admin listener last: /readyz answered 503 there too while draining.
+        admin.server.closeIdleConnections();
+        await admin.close();
       }
     },
   };

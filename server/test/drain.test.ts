@@ -29,7 +29,10 @@ function post(url: string, agent: http.Agent, body: string) {
 
 it('SIGTERM under 50 keep-alive clients: readiness 503 at once, zero resets, zero 5xx, exit 0', async () => {
   const DRAIN_MS = 1500;
-  const server = await startCli(['--store', 'memory', '--log-level', 'error', '--drain-ms', String(DRAIN_MS)]);
+  // No rate limit: the 50 clients share one address.
+  const server = await startCli([
+    ...['--store', 'memory', '--log-level', 'error', '--drain-ms', String(DRAIN_MS), '--rate-limit', '0'],
+  ]);
   cleanup.push(() => server.child.exitCode === null && server.child.kill('SIGKILL'));
   const url = `${server.url}/v1/rtc`;
   const exit = new Promise<number | null>((r) => server.child.once('exit', r));

@@ -366,7 +366,7 @@ describe('a failing store', () => {
     mode = 'up';
     expect((await post(s.app, call(uid, events))).json.segments).toEqual(['1003']);
     expect((await s.app.fastify.inject('/healthz')).json()).toEqual({ ok: true });
-    const metrics = (await s.app.fastify.inject('/metrics')).body;
+    const metrics = (await s.app.admin.inject('/metrics')).body;
     expect(metrics).toMatch(/^segtag_store_errors_total 1$/m);
   });
 
@@ -427,7 +427,7 @@ describe('CORS', () => {
   });
 });
 
-describe('GET /metrics and /healthz', () => {
+describe('GET /metrics (admin listener) and /healthz', () => {
   const s = withApp();
 
   it('counts requests by route pattern and status, latency, events and qualifications', async () => {
@@ -437,7 +437,7 @@ describe('GET /metrics and /healthz', () => {
     await post(s.app, call(uid, [event]));
     await post(s.app, 'bad');
     await s.app.fastify.inject('/nothing/here?x=1');
-    const res = await s.app.fastify.inject('/metrics');
+    const res = await s.app.admin.inject('/metrics');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = res.body;
@@ -565,13 +565,40 @@ describe('static files and the demo page', () => {
   describe('before a build', () => {
     const empty = mkdtempSync(join(tmpdir(), 'segtag-empty-'));
     afterAll(() => rmSync(empty, { recursive: true, force: true }));
-    const bare = withApp({ distDir: empty, demo: false });
+    const bare = withApp({ distDir: empty });
 
-    it('SDK paths say how to build them; the demo can be turned off', async () => {
+    it('SDK paths say how to build them', async () => {
       const res = await bare.app.fastify.inject('/segtag.min.js');
       expect(res.statusCode).toBe(404);
       expect(res.json().error).toContain('npm run build');
-      expect((await bare.app.fastify.inject('/')).statusCode).toBe(404);
+      expect((await bare.app.fastify.inject('/')).statusCode).toBe(200);
+    });
+  });
+
+  describe('without the demo (demo: false; the CLI without --demo)', () => {
+    const off = withApp({ distDir: dist, demo: false });
+
+    it.each([
+      '/',
+      '/segtag.min.js',
+      '/segtag.min.js.map',
+      '/segtag.mjs',
+      '/segtag.mjs.map',
+      '/stub.js',
+      '/cookie.mjs',
+      '/lib/core/client.mjs',
+      '/lib/core/client.mjs.map',
+      '/node_modules/js-cookie/dist/js.cookie.mjs',
+    ])('GET %s -> 404 JSON', async (path) => {
+      const res = await off.app.fastify.inject(path);
+      expect([res.statusCode, res.json()]).toEqual([404, { error: 'not found' }]);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    });
+
+    it('the calls and probes are still answered', async () => {
+      expect((await post(off.app, call(UID_A, []))).status).toBe(200);
+      expect((await off.app.fastify.inject('/livez')).statusCode).toBe(200);
+      expect((await off.app.fastify.inject('/readyz')).statusCode).toBe(200);
     });
   });
 });

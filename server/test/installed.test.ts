@@ -37,7 +37,7 @@ beforeAll(() => {
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
 it('serves the demo, the SDK files and js-cookie, and keeps profiles in the default SQLite store', async () => {
-  const server = await startCli(['--log-level', 'silent'], { cli, cwd: work });
+  const server = await startCli(['--log-level', 'silent', '--demo'], { cli, cwd: work });
   try {
     const db = join(work, '.data/segtag.db');
     expect(server.output()).toContain(`\nstore: sqlite:${db}\n`);

@@ -64,7 +64,7 @@ describe('rules reload', () => {
       });
       expect(await segmentsNow()).toEqual(['B']);
 
-      const metrics = (await app.fastify.inject('/metrics')).body;
+      const metrics = (await app.admin.inject('/metrics')).body;
       expect(metrics).toMatch(/^segtag_rules_reloads_total\{result="ok"\} 1$/m);
       expect(metrics).toMatch(/^segtag_rules_reloads_total\{result="error"\} [3-9]$/m);
     } finally {

@@ -25,7 +25,8 @@ afterEach(async () => {
 
 /** Starts the CLI, logging errors only; killed after the test if still running. */
 async function startCli(args: string[]) {
-  const server = await start(['--log-level', 'error', ...args]);
+  // No rate limit: every call comes from this one address.
+  const server = await start(['--log-level', 'error', '--rate-limit', '0', ...args]);
   cleanup.push(
     () => server.child.exitCode === null && server.child.signalCode === null && server.child.kill('SIGKILL'),
   );

@@ -42,7 +42,7 @@ describe('two server instances on one Redis', () => {
     expect((await post(a, call(uid, [event]))).json.segments).toEqual(['1001', '1003', '1004']);
     const resent = await post(b, call(uid, [event]));
     expect(resent.json.ack).toEqual([event.id]);
-    const metrics = (await b.fastify.inject('/metrics')).body;
+    const metrics = (await b.admin.inject('/metrics')).body;
     expect(metrics).toMatch(/^segtag_events_total\{result="duplicate"\} 1$/m);
   });
 

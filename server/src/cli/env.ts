@@ -59,7 +59,12 @@ export function envHelp(specs: OptionSpecs): string {
   const names = Object.keys(specs)
     .filter((n) => n != 'help')
     .map((n) => `--${n} ${envName(n)}`);
+  // As many as fit in 92 columns per line.
   const lines: string[] = [];
-  for (let i = 0; i < names.length; i += 3) lines.push(`  ${names.slice(i, i + 3).join(', ')}`);
+  for (const name of names) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 2 + name.length <= 92) lines[last] += `, ${name}`;
+    else lines.push(`  ${name}`);
+  }
   return lines.join('\n');
 }

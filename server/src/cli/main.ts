@@ -27,6 +27,7 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
 
   let app: App | undefined;
   let url: string;
+  let adminUrl: string | undefined;
   try {
     app = createApp({
       rules: options.rules,
@@ -35,8 +36,23 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
       logger: { level: options.logLevel },
       s2s: options.s2s,
       s2sLeaseMs: options.s2sLeaseMs,
+      demo: options.demo,
+      rateLimit: options.rateLimit,
+      trustProxy: options.trustProxy,
+      maxConnections: options.maxConnections,
+      timeouts: options.timeouts,
     });
     ({ url } = await app.listen(options.port, options.host));
+    if (options.admin) {
+      const { host, port } = options.admin;
+      try {
+        ({ url: adminUrl } = await app.listenAdmin(port, host));
+      } catch (e) {
+        throw new Error(`admin listener (--admin-host, --admin-port; --no-admin for none): ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    }
   } catch (e) {
     console.error(`segtag-server: ${(e as Error).message}`);
     await app?.close().catch(() => {});
@@ -46,7 +62,10 @@ export async function main(argv = process.argv.slice(2)): Promise<App | undefine
 
   const { traits, segments, ttlDays } = app.rules;
   console.log(`segtag server listening on ${url}`);
-  console.log(`demo: ${url}/`);
+  if (options.demo) console.log(`demo: ${url}/`);
+  console.log(adminUrl ? `admin: ${adminUrl} (/metrics, /livez, /readyz)` : 'admin: off (--no-admin): no /metrics');
+  const { max, windowSeconds } = options.rateLimit;
+  console.log(`rate limit: ${max ? `${max} requests per ${windowSeconds} s per client IP` : 'off'}`);
   console.log(
     `rules: ${shortPath(options.rules)}: ${traits.length} traits, ${segments.length} segments, ttl ${ttlDays} days`,
   );

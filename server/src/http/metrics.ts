@@ -1,5 +1,6 @@
 /**
- * Prometheus metrics (prom-client), one registry per app, served at GET /metrics.
+ * Prometheus metrics (prom-client), one registry per app, served at GET /metrics on the admin
+ * listener only (app.ts): never on the public port, never with CORS headers.
  * Labels stay low-cardinality: the route pattern (never the raw URL), method and status.
  */
 import type { FastifyInstance } from 'fastify';
@@ -112,14 +113,18 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Counts and times every answer; serves the registry at GET /metrics. */
-export function metricsRoutes(app: FastifyInstance, metrics: Metrics) {
+/** Counts and times every answer of the public listener. */
+export function countRequests(app: FastifyInstance, metrics: Metrics) {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = request.method;
     metrics.requests.inc({ route, method, status: reply.statusCode });
     metrics.latency.observe({ route, method }, reply.elapsedTime / 1000);
   });
+}
+
+/** Serves the registry at GET /metrics (on the admin listener). */
+export function metricsRoute(app: FastifyInstance, metrics: Metrics) {
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store');
     return metrics.registry.metrics();

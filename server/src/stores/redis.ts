@@ -261,6 +261,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
   return {
     kind: 'redis',
     outbox,
+    redis: { client, prefix },
     update<T>(uid: string, change: Change<T>): Promise<T> {
       return lock.run(uid, async () => {
         for (let attempt = 1; ; attempt++) {

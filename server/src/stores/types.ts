@@ -8,6 +8,7 @@
  * update decides travels in the `ProfileWrite`, including the segment changes, so a durable
  * delivery outbox can be written in the same transaction as the profile.
  */
+import type { Redis } from 'ioredis';
 import type { SegmentChanges } from '../profiles/apply';
 import type { Profile } from '../profiles/profile';
 
@@ -145,6 +146,11 @@ export interface ProfileStore {
   close(): Promise<void>;
   /** Server-to-server delivery state; absent when the store cannot keep one. */
   readonly outbox?: Outbox;
+  /**
+   * The Redis store's connection and key prefix, so the server keeps its rate-limit counts there
+   * too (shared by every instance); absent for the other stores.
+   */
+  readonly redis?: { client: Redis; prefix: string };
 }
 
 /** The store cannot be reached or failed to read or write: the server answers 503 and the client retries. */

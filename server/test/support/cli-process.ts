@@ -11,6 +11,8 @@ export const CLI = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url))
 
 export interface CliServer {
   url: string;
+  /** The admin listener's base URL (/metrics, /livez, /readyz); undefined with --no-admin. */
+  adminUrl?: string;
   child: ChildProcess;
   /** Everything it printed so far (stdout and stderr). */
   output: () => string;
@@ -19,14 +21,18 @@ export interface CliServer {
 /**
  * Starts the CLI on a free port with `args` and resolves once it printed its URL and store;
  * rejects (and kills it) if it exits first or takes more than 15 s. `cli`: another copy of it
- * (an installed layout); `cwd`: its working directory.
+ * (an installed layout); `cwd`: its working directory; `env`: variables on top of this process's.
  */
-export function startCli(args: string[], { cli = CLI, cwd }: { cli?: string; cwd?: string } = {}): Promise<CliServer> {
+export function startCli(
+  args: string[],
+  { cli = CLI, cwd, env: extra }: { cli?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliServer> {
   if (!existsSync(cli))
     return Promise.reject(new Error(`${cli} is missing: build it first (npm run build -w segtag-server)`));
   return new Promise((resolve, reject) => {
-    // A short drain unless the test sets one: SIGTERM then stops within the stopCli bound.
-    const env = { SEGTAG_DRAIN_MS: '200', ...process.env };
+    // A short drain unless the test sets one: SIGTERM then stops within the stopCli bound. The
+    // admin listener on a free port (its default, 9464, would collide between processes).
+    const env = { SEGTAG_DRAIN_MS: '200', SEGTAG_ADMIN_PORT: '0', ...process.env, ...extra };
     const child = spawn(process.execPath, [cli, '--port', '0', ...args], {
       cwd,
       env,
@@ -42,7 +48,8 @@ export function startCli(args: string[], { cli = CLI, cwd }: { cli?: string; cwd
       const url = output.match(/^segtag server listening on (http:\/\/127\.0\.0\.1:\d+)$/m)?.[1];
       if (url && output.includes('\nstore: ')) {
         clearTimeout(timer);
-        resolve({ url, child, output: () => output });
+        const adminUrl = output.match(/^admin: (http:\/\/[^ ]+) /m)?.[1];
+        resolve({ url, adminUrl, child, output: () => output });
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
