@@ -11,6 +11,7 @@ export const DIST_TESTS = [
   'test/s2s-kill.test.ts',
   'test/installed.test.ts',
   'test/s2s-scaleout.test.ts',
+  'test/s2s-redis-restart.test.ts',
   'test/drain.test.ts',
   'test/surface-cli.test.ts',
 ];

@@ -209,6 +209,27 @@ describe('message ids and versions', () => {
     expect(entries[1].v).toBeGreaterThan(entries[0].v);
   }, 40_000);
 
+  it('a Redis that lost its lease counter never grants a token again that an instance may still hold', async () => {
+    const p = prefix();
+    const store = await openRedisStore(redis.url, { prefix: p });
+    cleanup.push(() => store.close());
+    const outbox = store.outbox!;
+    const t1 = await outbox.lease('rt', 'A', 10_000);
+    // Redis lost its data (restarted without persistence): the lease and its token counter are gone.
+    const { client } = store.redis!;
+    await client.del(...(await client.keys(`${p}*`)));
+    await new Promise((r) => setTimeout(r, 5)); // a restart takes longer than the millisecond the counter starts at
+    const t2 = await outbox.lease('rt', 'A', 10_000);
+    expect(t2).not.toBe(t1);
+    // A commit prepared under the old grant (a flush in flight across the restart) is refused.
+    await expect(outbox.setState('k', 'late', undefined, { name: 'rt', owner: 'A', token: t1 })).rejects.toThrow(
+      LeaseLostError,
+    );
+    await outbox.setState('k', 'now', undefined, { name: 'rt', owner: 'A', token: t2 });
+    expect(await outbox.getState('k')).toBe('now');
+    expect(await outbox.lease('rt', 'A', 10_000)).toBe(t2); // renewal keeps it
+  });
+
   it('a dead letter retried after newer messages: the partner keeping the highest version ends current', async () => {
     const sink = await startSink((n) => (n == 0 ? { status: 400 } : {})); // the first message is refused for good
     cleanup.push(() => sink.close());

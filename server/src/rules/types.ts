@@ -101,6 +101,11 @@ export interface RealtimePartner {
   intervalSeconds: number;
   segments: PartnerSegments;
   maxUsersPerMessage: number;
+  /**
+   * Messages in flight at once (1-16, default 1), in lanes by visitor: one visitor's messages
+   * stay in order (docs/server-to-server.md, "Several messages in flight").
+   */
+  maxInFlight: number;
   timeoutMs: number;
   /** Retries after the first attempt before a message becomes a dead letter. */
   retries: number;

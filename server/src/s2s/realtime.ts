@@ -13,6 +13,9 @@
  *
  * With a `fence` (the partner's lease), every commit is refused once another instance holds the
  * lease: an instance that lost its lease can neither move the cursor nor record a dead letter.
+ *
+ * With `maxInFlight` > 1, messages go out in lanes by visitor (flushLanes): ids then end with
+ * `:<lane>`, and the partner's cursor is the lowest lane cursor.
  */
 import type { RealtimePartner } from '../rules/types';
 import type { DeadLetter, Fence, Outbox } from '../stores/types';
@@ -31,6 +34,28 @@ export interface RealtimeMessage {
 export interface RealtimeState {
   cursor: number;
   pending?: { id: string; to: number; body: string };
+  /**
+   * With several messages in flight (`maxInFlight` > 1): one entry per lane, each with its own
+   * cursor (the lane is done with its visitors' rows up to it) and message being sent. `cursor`
+   * is then the lowest lane cursor.
+   */
+  lanes?: LaneState[];
+}
+
+/** One lane of a partner with several messages in flight (RealtimeState.lanes). */
+export interface LaneState {
+  cursor: number;
+  pending?: { id: string; to: number; body: string };
+}
+
+/** The most messages in flight per partner (`maxInFlight`). */
+export const MAX_IN_FLIGHT = 16;
+
+/** The lane of a visitor (FNV-1a of the uid): one visitor's changes always go through one lane. */
+export function laneOf(uid: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < uid.length; i++) h = Math.imul(h ^ uid.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
 }
 
 export type SendResult =
@@ -47,6 +72,11 @@ export interface RealtimeDeps {
   onDeadLetter?: (partner: string, letter: DeadLetter) => void;
   /** The partner's lease: commits are refused (LeaseLostError) once it is lost. */
   fence?: Fence;
+  /**
+   * Messages in flight at once (1 to 16; default 1): the rows are split into this many lanes by
+   * a hash of the visitor id, one message per lane at a time, so one visitor's messages stay in order.
+   */
+  maxInFlight?: number;
 }
 
 const ROWS_PER_READ = 1000;
@@ -135,8 +165,16 @@ export async function flushRealtime(
   const key = stateKey(partner.id);
   let delivered = 0;
   let dead = 0;
+  // The partner's own setting (the rules file), unless the caller overrides it (tests).
+  const lanes = Math.min(MAX_IN_FLIGHT, Math.max(1, Math.floor(deps.maxInFlight ?? partner.maxInFlight ?? 1)));
   while (!deps.signal?.aborted) {
     const state = await loadState(outbox, partner.id);
+    if (state.lanes || (!state.pending && lanes > 1)) {
+      const r = await flushLanes(partner, deps, state, lanes);
+      delivered += r.delivered;
+      dead += r.dead;
+      break;
+    }
     let pending = state.pending;
     if (!pending) {
       const rows = await outbox.after(state.cursor, Math.max(ROWS_PER_READ, partner.maxUsersPerMessage * 20));
@@ -181,6 +219,95 @@ export async function flushRealtime(
       if (result.retry) break;
     }
   }
+  return { delivered, dead };
+}
+
+/**
+ * Several messages in flight: `lanes` independent senders, each composing messages from the
+ * rows of its own visitors (`laneOf`) after its own cursor, one message at a time, saved before
+ * it is sent. The partner's cursor is the lowest lane cursor, so measuring and pruning only pass
+ * a seq once every lane is done with it. Resolves when every lane is idle (or stopped).
+ */
+async function flushLanes(
+  partner: RealtimePartner,
+  deps: RealtimeDeps,
+  state: RealtimeState,
+  configured: number,
+): Promise<{ delivered: number; dead: number }> {
+  const { outbox } = deps;
+  const key = stateKey(partner.id);
+  // A saved lane set is finished with its own count (a visitor's lane depends on it).
+  const lanes = (state.lanes ??= Array.from({ length: configured }, (): LaneState => ({ cursor: state.cursor })));
+  const count = lanes.length;
+  let delivered = 0;
+  let dead = 0;
+  let down = false;
+  let writes: Promise<void> = Promise.resolve();
+  const commit = (letter?: DeadLetter) => {
+    state.cursor = Math.min(...lanes.map((l) => l.cursor));
+    const value = JSON.stringify({ cursor: state.cursor, lanes });
+    const write = writes.then(() => outbox.setState(key, value, letter, deps.fence));
+    writes = write.catch(() => {});
+    return write;
+  };
+  const limit = Math.max(ROWS_PER_READ, partner.maxUsersPerMessage * count * 20);
+  const lane = async (i: number) => {
+    const own = lanes[i];
+    while (!deps.signal?.aborted && !down) {
+      let pending = own.pending;
+      if (!pending) {
+        const rows = await outbox.after(own.cursor, limit);
+        if (!rows.length) return;
+        const folder = createFolder(partner.segments, partner.maxUsersPerMessage);
+        let to = own.cursor;
+        const epoch = rows[0].epoch;
+        for (const row of rows) {
+          if (row.epoch != epoch) break; // one message, one epoch
+          // Another lane's visitor: passed over (that lane delivers it); this lane is done with it.
+          if (laneOf(row.uid, count) == i && !folder.add(row)) break;
+          to = row.seq;
+        }
+        const users = folder.users;
+        if (!users.length) {
+          own.cursor = to;
+          await commit();
+          continue;
+        }
+        const id = `${partner.id}:${epoch}:${own.cursor + 1}-${to}:${i}`;
+        const message: RealtimeMessage = { id, partner: partner.id, sentAt: new Date(deps.now()).toISOString(), users };
+        pending = own.pending = { id, to, body: JSON.stringify(message) };
+        // Saved before the first attempt: whatever happens next, this id means exactly this body.
+        await commit();
+      }
+      const result = await sendWithRetries(partner, pending.id, pending.body, deps);
+      if (deps.signal?.aborted && !result.ok) return; // stopping: the pending message is resent on start
+      own.cursor = pending.to;
+      delete own.pending;
+      if (result.ok) {
+        await commit();
+        delivered++;
+        deps.onDelivered?.(partner.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
+      } else {
+        const letter: DeadLetter = {
+          partner: partner.id,
+          id: pending.id,
+          body: pending.body,
+          error: result.detail,
+          at: deps.now(),
+        };
+        await commit(letter);
+        dead++;
+        deps.onDeadLetter?.(partner.id, letter);
+        down ||= result.retry; // the partner is probably down: every lane waits for the next interval
+      }
+    }
+  };
+  const results = await Promise.allSettled(lanes.map((_, i) => lane(i)));
+  const failed = results.find((r) => r.status == 'rejected');
+  if (failed) throw failed.reason;
+  // Every lane idle at one cursor with another lane count configured: the next run starts afresh.
+  if (count != configured && lanes.every((l) => !l.pending && l.cursor == state.cursor) && !deps.signal?.aborted)
+    await outbox.setState(key, JSON.stringify({ cursor: state.cursor }), undefined, deps.fence);
   return { delivered, dead };
 }
 

@@ -57,7 +57,13 @@ if ARGV[5] ~= '' then
 end
 return 1
 `;
-/** Leases: the value is `<token> <owner>`; a new grant takes the next token from a counter. */
+/**
+ * Leases: the value is `<token> <owner>`; a new grant takes the next token from a counter. A
+ * counter that starts (a new store, or a Redis that lost its data: restarted without
+ * persistence) starts at the caller's clock in ms (ARGV[3]), so it never grants a token again
+ * that an instance may still hold from before the loss: a commit prepared before the restart is
+ * fenced off instead of moving a cursor of the new outbox.
+ */
 const LEASE = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -67,6 +73,10 @@ if cur then
   return tonumber(string.sub(cur, 1, sep - 1))
 end
 local token = redis.call('INCR', KEYS[2])
+if token == 1 and tonumber(ARGV[3]) > 1 then
+  redis.call('SET', KEYS[2], ARGV[3])
+  token = tonumber(ARGV[3])
+end
 redis.call('SET', KEYS[1], token .. ' ' .. ARGV[1], 'PX', ARGV[2])
 return token
 `;
@@ -100,7 +110,7 @@ type Client = RedisClient & {
     segments: string,
     newEpoch: string,
   ): Promise<number>;
-  segtagLease(key: string, counter: string, owner: string, ttlMs: number): Promise<number>;
+  segtagLease(key: string, counter: string, owner: string, ttlMs: number, floor: number): Promise<number>;
   segtagRelease(key: string, owner: string): Promise<number>;
   segtagSet(
     lease: string,
@@ -218,7 +228,9 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
       if (!ok) throw new LeaseLostError(fence!.name);
     },
     async lease(name, owner, ttlMs) {
-      return redis(client.segtagLease(leaseKey(name), tokenKey(name), owner, Math.max(1, Math.round(ttlMs))));
+      return redis(
+        client.segtagLease(leaseKey(name), tokenKey(name), owner, Math.max(1, Math.round(ttlMs)), Math.floor(now())),
+      );
     },
     async releaseLease(name, owner) {
       await redis(client.segtagRelease(leaseKey(name), owner));

@@ -14,6 +14,8 @@ export interface Received {
   at: number;
   /** What the sink answered: a status, or 'hang'. */
   answer: number | 'hang';
+  /** When the answer was sent (absent while hanging or delayed). */
+  repliedAt?: number;
 }
 
 export type Behaviour = (
@@ -33,16 +35,21 @@ export async function startSink(behave: Behaviour = () => ({})) {
       const i = n++;
       const b = sink.behave(i, body);
       const answer = b.hang ? 'hang' : (b.status ?? 200);
-      received.push({
+      const record: Received = {
         n: i,
         id: body.id,
         header: req.headers['segtag-message-id'] as string | undefined,
         body,
         at: Date.now(),
         answer,
-      });
+      };
+      received.push(record);
+      sink.inFlight++;
+      sink.maxInFlight = Math.max(sink.maxInFlight, sink.inFlight);
       if (b.hang) return void hanging.add(res);
       const reply = () => {
+        sink.inFlight--;
+        record.repliedAt = Date.now();
         res.writeHead(answer as number, b.retryAfter ? { 'retry-after': b.retryAfter } : {});
         res.end(answer == 200 ? 'ok' : 'no');
       };
@@ -56,6 +63,9 @@ export async function startSink(behave: Behaviour = () => ({})) {
     url: `http://127.0.0.1:${port}/segments`,
     received,
     behave,
+    /** Requests being answered now (hanging ones stay counted), and the most at once so far. */
+    inFlight: 0,
+    maxInFlight: 0,
     /** Messages the sink accepted (200), first copy per id: what a de-duplicating partner keeps. */
     accepted() {
       const byId = new Map<string, Received>();

@@ -1,6 +1,7 @@
 /**
  * A real, throwaway `redis-server` on a free loopback port, started and stopped by the tests
- * themselves (no persistence: `--save '' --appendonly no`). `.ci/run` installs the Debian package
+ * themselves (no persistence: `--save '' --appendonly no`; with `persistDir`, an append-only
+ * file in that directory, so a restart keeps the data). `.ci/run` installs the Debian package
  * `redis-server` when it is missing; set REDIS_SERVER to use another binary.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +18,7 @@ export interface RedisServer {
   url: string;
   /** Stops the server (SIGTERM, then SIGKILL after 3 s). */
   stop(): Promise<void>;
-  /** Starts it again on the same port (empty: nothing was saved). */
+  /** Starts it again on the same port (empty unless started with `persistDir`). */
   start(): Promise<void>;
 }
 
@@ -33,7 +34,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis({ persistDir }: { persistDir?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
@@ -45,8 +46,9 @@ export async function startRedis(): Promise<RedisServer> {
       '127.0.0.1',
       '--save',
       '',
-      '--appendonly',
-      'no',
+      ...(persistDir
+        ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', persistDir]
+        : ['--appendonly', 'no']),
       '--protected-mode',
       'yes',
     ];
