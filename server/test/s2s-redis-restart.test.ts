@@ -20,7 +20,7 @@ import { startCli, stopCli, type CliServer } from './support/cli-process';
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis } from './support/redis-server';
 import { call, newUid, pageEvent, trackEvent, type Json } from './support/server';
-import { S2S_TRAITS, s2sSegments } from './support/s2s-rules';
+import { S2S_TRAITS, fastRetryingPartner, flakyAnswers, s2sSegments } from './support/s2s-rules';
 
 const LEASE_MS = 2000;
 /** Readiness of every instance and one lease owner again, after redis-server answers again. */
@@ -41,28 +41,12 @@ async function restartRun(persist: boolean) {
   if (persistDir) mkdirSync(persistDir);
   const redis = await startRedis({ persistDir });
   cleanup.push(() => redis.stop());
-  let n = 0;
-  const sink = await startSink(() => {
-    const r = n++ % 20; // deterministic mix: 6 of 20 fail (30%), 1 of 20 hangs (5%)
-    return r < 6 ? { status: 503 } : r == 6 ? { hang: true } : {};
-  });
+  const sink = await startSink(flakyAnswers());
   cleanup.push(() => sink.close());
   const rules = {
     traits: S2S_TRAITS,
     segments: s2sSegments(3),
-    partners: [
-      {
-        id: 'rt',
-        type: 'realtime',
-        url: sink.url,
-        intervalSeconds: 1,
-        segments: 'all',
-        maxUsersPerMessage: 10,
-        timeoutMs: 400,
-        retries: 20,
-        retryBaseMs: 20,
-      },
-    ],
+    partners: [fastRetryingPartner(sink.url)],
   };
   const rulesPath = join(dir, 'rules.json');
   writeFileSync(rulesPath, JSON.stringify(rules));

@@ -17,7 +17,7 @@ import { exited, startCli, stopCli, type CliServer } from './support/cli-process
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis } from './support/redis-server';
 import { call, newUid, pageEvent, trackEvent, type Json } from './support/server';
-import { S2S_TRAITS, s2sSegments } from './support/s2s-rules';
+import { S2S_TRAITS, fastRetryingPartner, flakyAnswers, s2sSegments } from './support/s2s-rules';
 
 const LEASE_MS = 2000;
 /** The documented bound (docs/server-to-server.md): the lease time, one attempt interval, one tick. */
@@ -34,28 +34,14 @@ it('three instances, a flaky partner, the owner killed and restarted: complete, 
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const redis = await startRedis();
   cleanup.push(() => redis.stop());
-  let n = 0;
-  const sink = await startSink(() => {
-    const r = n++ % 20; // deterministic mix: 6 of 20 fail (30%), 1 of 20 hangs (5%)
-    return r < 6 ? { status: 503 } : r == 6 ? { hang: true } : {};
-  });
+  const sink = await startSink(flakyAnswers());
   cleanup.push(() => sink.close());
   const out = join(dir, 'out');
   const rules = {
     traits: S2S_TRAITS,
     segments: s2sSegments(3),
     partners: [
-      {
-        id: 'rt',
-        type: 'realtime',
-        url: sink.url,
-        intervalSeconds: 1,
-        segments: 'all',
-        maxUsersPerMessage: 10,
-        timeoutMs: 400,
-        retries: 20,
-        retryBaseMs: 20,
-      },
+      fastRetryingPartner(sink.url),
       { id: 'files', type: 'batch', dir: out, intervalHours: 2 / 3600, segments: 'all', format: 'csv' },
     ],
   };

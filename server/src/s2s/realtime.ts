@@ -156,6 +156,20 @@ export async function sendWithRetries(
   }
 }
 
+/** A message that used up its retries, kept for `s2s retry` with its body (and versions) as sent. */
+const deadLetter = (
+  partner: RealtimePartner,
+  pending: { id: string; body: string },
+  error: string,
+  at: number,
+): DeadLetter => ({
+  partner: partner.id,
+  id: pending.id,
+  body: pending.body,
+  error,
+  at,
+});
+
 /** Delivers everything in the outbox for `partner` now; resolves with the messages delivered and dead-lettered. */
 export async function flushRealtime(
   partner: RealtimePartner,
@@ -204,13 +218,7 @@ export async function flushRealtime(
       delivered++;
       deps.onDelivered?.(partner.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
     } else {
-      const letter: DeadLetter = {
-        partner: partner.id,
-        id: pending.id,
-        body: pending.body,
-        error: result.detail,
-        at: deps.now(),
-      };
+      const letter = deadLetter(partner, pending, result.detail, deps.now());
       await outbox.setState(key, JSON.stringify({ cursor: pending.to }), letter, deps.fence);
       dead++;
       deps.onDeadLetter?.(partner.id, letter);
@@ -288,13 +296,7 @@ async function flushLanes(
         delivered++;
         deps.onDelivered?.(partner.id, (JSON.parse(pending.body) as RealtimeMessage).users.length);
       } else {
-        const letter: DeadLetter = {
-          partner: partner.id,
-          id: pending.id,
-          body: pending.body,
-          error: result.detail,
-          at: deps.now(),
-        };
+        const letter = deadLetter(partner, pending, result.detail, deps.now());
         await commit(letter);
         dead++;
         deps.onDeadLetter?.(partner.id, letter);
