@@ -69,18 +69,18 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     'DELETE FROM profiles WHERE uid IN (SELECT uid FROM profiles WHERE expires_at <= ? LIMIT ?)',
   );
 
-  const read = (uid: string): Profile | undefined => {
-    const row = select.get(uid);
-    return row && row.expires_at > now() ? decodeProfile(row.data) : undefined;
-  };
+  const live = (row: { data: string; expires_at: number } | undefined): Profile | undefined =>
+    row && row.expires_at > now() ? decodeProfile(row.data) : undefined;
+  const read = (uid: string): Profile | undefined => live(select.get(uid));
   const insertOutbox = db.prepare<[string, string, string, number, number, string]>(
     'INSERT INTO outbox (uid, entered, exited, at, v, segments) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const transact = db.transaction((uid: string, change: Change<unknown>) => {
-    const { write, result } = change(read(uid));
+    const row = select.get(uid); // one read: the profile and its version
+    const { write, result } = change(live(row));
     if (write) {
       // The visitor's version: never goes back, also when the file was replaced by an empty one.
-      const v = Math.max((select.get(uid)?.v ?? 0) + 1, now() * 1000);
+      const v = Math.max((row?.v ?? 0) + 1, now() * 1000);
       upsert.run(uid, encodeProfile(write.profile), write.expiresAt, v);
       // The outbox row commits with the profile, or neither does.
       const d = write.deliver;
