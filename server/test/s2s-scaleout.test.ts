@@ -16,7 +16,7 @@ import { openRedisStore } from '../src/stores/redis';
 import { exited, startCli, stopCli, type CliServer } from './support/cli-process';
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis } from './support/redis-server';
-import { call, newUid, pageEvent, trackEvent, type Json } from './support/server';
+import { newUid, pageEvent, rtcSegmentsOverHttp, trackEvent, type Json } from './support/server';
 import { S2S_TRAITS, fastRetryingPartner, flakyAnswers, s2sSegments } from './support/s2s-rules';
 
 const LEASE_MS = 2000;
@@ -78,13 +78,7 @@ it('three instances, a flaky partner, the owner killed and restarted: complete, 
       const targets = live();
       const s = targets[calls++ % targets.length];
       try {
-        const res = await fetch(`${s.url}/v1/rtc`, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain' },
-          body: JSON.stringify(call(uid, [event])),
-        });
-        if (res.status != 200) throw new Error(`HTTP ${res.status}`);
-        const segments = ((await res.json()) as Json).segments.join(',');
+        const segments = await rtcSegmentsOverHttp(s.url, uid, event);
         if (segments != (last.get(uid) ?? '')) changes++;
         last.set(uid, segments);
         return;

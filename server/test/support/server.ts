@@ -68,3 +68,17 @@ export async function post(app: App, body: unknown, headers: Json = {}, path = '
   });
   return { res, status: res.statusCode, json: res.json() as Json };
 }
+
+/**
+ * One `/v1/rtc` call over real HTTP to a running server, for one visitor and event: the answer's
+ * segments joined by commas. Throws on a network error or a status other than 200.
+ */
+export async function rtcSegmentsOverHttp(baseUrl: string, uid: string, event: unknown): Promise<string> {
+  const res = await fetch(`${baseUrl}/v1/rtc`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: JSON.stringify(call(uid, [event])),
+  });
+  if (res.status != 200) throw new Error(`HTTP ${res.status}`);
+  return ((await res.json()) as Json).segments.join(',');
+}
