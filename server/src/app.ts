@@ -27,7 +27,7 @@ import { loggerOptions, type LoggerOptions } from './http/logging';
 import { corsHandling, corsPolicy } from './http/cors';
 import { eventRoutes } from './http/event';
 import { countRequests, createMetrics, metricsRoute } from './http/metrics';
-import { rtcRoutes } from './http/rtc';
+import { MAX_RTC_BODY_BYTES, rtcRoutes } from './http/rtc';
 import { staticRoutes } from './http/static';
 import { DEMO_PAGE, findSdkFiles } from './paths';
 import { createS2s, type S2s } from './s2s/service';
@@ -174,7 +174,7 @@ export function createApp(options: AppOptions): App {
   const fastify = Fastify({
     ...loggerOptions(options.logger),
     ...serverTimeouts,
-    bodyLimit: 64 * 1024,
+    bodyLimit: MAX_RTC_BODY_BYTES,
     trustProxy: (options.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     // While closing, calls on open connections are still answered (not 503): see drain().
     return503OnClosing: false,

@@ -82,14 +82,14 @@ GET /metrics (Prometheus) and the probes on the admin port; a demo page at / wit
                         above a load balancer's usual 60 s idle timeout)
   --connection-timeout-ms N  a socket with no traffic at all for this long is closed
                         (default 0: none)
-  --log-level LEVEL     JSON logs on stdout: fatal, error, warn, info (default), debug, silent
+  --log-level LEVEL     JSON logs on stdout: fatal, error, warn, info (default), debug, trace, silent
   --quiet               the same as --log-level warn (no line per request)
   --no-s2s              do not deliver to server-to-server partners from this process (it
                         still exports their queue metrics); not needed for several instances
                         on one Redis, where one delivers each partner with failover
   --s2s-lease-ms N      how long a partner's delivery lease lasts unrenewed: with several
                         instances on one Redis, one delivers each partner and another takes
-                        over within this (plus at most 1 s) when it dies (default 15000)
+                        over within this (plus at most 1.25 s) when it dies (default 15000)
   --drain-ms N          on SIGTERM/SIGINT, /readyz answers 503 at once and calls are still
                         served for this long (keep-alive connections close after their
                         call), then the server stops (default 5000)

@@ -17,6 +17,7 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EVENT_PATH } from './event';
+import { pathOnly } from './logging';
 
 export interface CorsPolicy {
   /** `'*'`: any page; otherwise the allowed origins (`https://www.example.com`, scheme and host, no path). */
@@ -28,12 +29,6 @@ export function corsPolicy(corsOrigin: string | readonly string[] | undefined): 
   const list = corsOrigin === undefined ? ['*'] : typeof corsOrigin == 'string' ? [corsOrigin] : [...corsOrigin];
   return { origins: list.includes('*') ? '*' : list.map((o) => o.replace(/\/+$/, '')) };
 }
-
-/** The request's path, without the query string. */
-const pathOf = (request: FastifyRequest) => {
-  const q = request.url.indexOf('?');
-  return q < 0 ? request.url : request.url.slice(0, q);
-};
 
 /** A page on the server's own host (the demo page) calls it with an `Origin` too. */
 function sameHost(origin: string, host: string | undefined): boolean {
@@ -71,7 +66,7 @@ export function corsHandling(app: FastifyInstance, policy: CorsPolicy) {
       if (origin === undefined) return done(null, { ...base, origin: false });
       // The 403 hook has let only allowed origins through.
       const options: FastifyCorsOptions =
-        pathOf(request) == EVENT_PATH
+        pathOnly(request.url) == EVENT_PATH
           ? { ...base, origin, credentials: true }
           : { ...base, origin: policy.origins == '*' ? '*' : origin, credentials: false };
       done(null, options);

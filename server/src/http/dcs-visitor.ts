@@ -9,12 +9,12 @@
  * The uuids the server makes have Audience Manager's form: 38 decimal digits.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { UID } from 'segtag/protocol';
+import { MAX_COOKIE_TTL, UID } from 'segtag/protocol';
 
 /** Audience Manager's uuid form: 38 digits, the first not 0. */
 export const DCS_UUID = /^[1-9]\d{37}$/;
 /** Chrome's cap on a cookie's lifetime (RFC 6265bis): the visitor cookie is renewed on every answer. */
-export const VISITOR_COOKIE_MAX_AGE = 400 * 86400;
+export const VISITOR_COOKIE_MAX_AGE = MAX_COOKIE_TTL * 86400;
 
 export type VisitorSource = 'd_uuid' | 'cookie' | 'd_mid' | 'new';
 

@@ -43,7 +43,8 @@ function pathOf(instancePath: string, hideKeys = false): string {
   return out;
 }
 
-const quote = (s: unknown) => {
+/** A value for an answer's message: JSON-quoted, cut at 40 characters. */
+export const quote = (s: unknown) => {
   const str = String(s);
   return JSON.stringify(str.length > 40 ? `${str.slice(0, 40)}...` : str);
 };

@@ -23,7 +23,7 @@ import type { Decide } from '../decide';
 import { destsFor } from '../rules/url-destinations';
 import type { Rules } from '../rules/types';
 import { readCookie, resolveVisitor, visitorCookie } from './dcs-visitor';
-import { httpError } from './errors';
+import { httpError, quote } from './errors';
 import { isCallback, jsonpBody, MAX_CALLBACK_CHARS } from './jsonp';
 import { LIMITS } from './rtc-schema';
 
@@ -32,7 +32,6 @@ export const EVENT_PATH = '/event';
 export const MAX_EVENT_URL_CHARS = 8 * 1024;
 export const MAX_EVENT_BODY_BYTES = 32 * 1024;
 const MAX_KEYS = 200;
-const MAX_DECLARED_IDS = 20;
 // `\x01` is Audience Manager's separator between the data provider id and its id; no other control character.
 // eslint-disable-next-line no-control-regex
 const DECLARED_ID = /^\d{1,20}\x01[^\x00-\x1f\x7f]{1,1024}$/;
@@ -189,8 +188,8 @@ export function parseDcs(pairs: [string, string][], referer: string | undefined,
     if (k.startsWith('d_') || k.startsWith('h_')) {
       platformKey(call, k, v);
       if (k == 'h_referer') url = v;
-      else if (k == 'd_cid' && ++declaredIds > MAX_DECLARED_IDS)
-        throw httpError(400, `d_cid: too many (max ${MAX_DECLARED_IDS})`);
+      else if (k == 'd_cid' && ++declaredIds > LIMITS.declaredIds)
+        throw httpError(400, `d_cid: too many (max ${LIMITS.declaredIds})`);
     } else if (NOT_SIGNALS.has(k)) {
       if (k == 'gdpr') call.gdpr = v == '1' ? '1' : '0';
       else if (k == 'gdpr_consent' && CONSENT.test(v)) call.gdprConsent = v;
@@ -258,4 +257,3 @@ function platformKey(call: Omit<DcsCall, 'event'>, k: string, v: string) {
 }
 
 const scalar = (v: string): SignalValue => (NUMBER.test(v) ? Number(v) : v);
-const quote = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);

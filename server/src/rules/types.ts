@@ -2,7 +2,7 @@
  * The rules file, as validated data (see docs/rules.md): traits say which events count, segments
  * combine trait counts with AND/OR/NOT, frequency (`atLeast`) and recency (`withinDays`).
  */
-import type { EventType } from 'segtag/protocol';
+import { MAX_COOKIE_TTL, type EventType } from 'segtag/protocol';
 
 export const OPS = ['equals', 'in', 'contains', 'prefix', 'gt', 'gte', 'lt', 'lte', 'exists'] as const;
 export type Op = (typeof OPS)[number];
@@ -84,8 +84,8 @@ export interface Rules {
 }
 
 export const DEFAULT_TTL_DAYS = 30;
-/** The SDK ignores a ttl above 400 days (Chrome's cap on cookie lifetime); windows share the cap. */
-export const MAX_DAYS = 400;
+/** The SDK ignores a ttl above the protocol's cap (Chrome's cap on cookie lifetime); windows share it. */
+export const MAX_DAYS = MAX_COOKIE_TTL;
 
 /** Which segments a server-to-server partner receives: listed ids, or every segment. */
 export type PartnerSegments = string[] | 'all';

@@ -49,8 +49,6 @@ export interface S2sOptions {
    * from it (the `@instance` lease), naming that process.
    */
   singleInstance?: boolean;
-  /** Messages in flight per real-time partner (1 to 16, default 1), in lanes by visitor (RealtimeDeps.maxInFlight). */
-  maxInFlight?: number;
 }
 
 export interface S2s {
@@ -163,7 +161,6 @@ export function createS2s(options: S2sOptions): S2s {
   const realtimeDeps: RealtimeDeps = {
     outbox,
     now,
-    maxInFlight: options.maxInFlight,
     signal: abort.signal,
     onAttempt: (partner, r) => {
       if (!r.ok) {
