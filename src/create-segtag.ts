@@ -36,7 +36,8 @@ export function createSegtag(config: SegtagConfig, features: SegtagFeatures = {}
   const platform = gatePlatform(createBrowserPlatform(cfg.domain), consent, own);
   // After the gate exists, so that a denial found now deletes segtag's earlier cookies.
   if (cfg.consent == 'auto') readConsentSignals(consent, cfg._vendorId);
-  const codec = dcs && cfg._protocol == 'dcs' ? dcs._codec : destinations ? destinations._codec : jsonCodec;
+  // The features the config names were checked above.
+  const codec = cfg._protocol == 'dcs' ? dcs!._codec : destinations?._codec || jsonCodec;
   const tag = createClient(cfg, platform, codec, resolved?._create(platform, consent), consent);
-  return autoPage && cfg._autoPage ? autoPage._wrap(tag, platform._context) : tag;
+  return cfg._autoPage ? autoPage!._wrap(tag, platform._context) : tag;
 }

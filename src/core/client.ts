@@ -19,7 +19,7 @@ const UID_DAYS = 400;
  * The real-time call loop: events out, segments in, segment cookie written.
  * Browser-free: everything it touches comes in through `platform`; the wire format
  * through `codec` (protocol v1's JSON, or the dcs feature's form); pixel syncs and cookie
- * destinations through `destinations`, in the builds that carry them.
+ * destinations through `destinations`, with the destinations feature.
  */
 export function createClient(
   cfg: ResolvedConfig,

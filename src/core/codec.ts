@@ -1,5 +1,5 @@
-import type { CallRequest } from '../protocol/types';
-import { parseDestinations, type ParsedResponse } from '../protocol/parse-destinations';
+import type { CallRequest, CallResponse } from '../protocol/types';
+import { parseDestinations } from '../protocol/parse-destinations';
 import { parseResponse } from '../protocol/parse-response';
 import type { SegmentFormat } from './segment-cookie';
 
@@ -13,7 +13,7 @@ export interface Codec {
   /** The request body and its content type (a CORS simple type; default `text/plain;charset=UTF-8`). */
   _encode(request: CallRequest): EncodedRequest;
   /** A validated answer, or undefined when it is malformed (the client then changes nothing). */
-  _decode(body: unknown, cookie: SegmentFormat & { name: string }): ParsedResponse | undefined;
+  _decode(body: unknown, cookie: SegmentFormat & { name: string }): CallResponse | undefined;
   /** Events one call may carry, when the format has a limit (DCS: one); else the queue's own. */
   _maxEvents?: number;
 }

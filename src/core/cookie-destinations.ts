@@ -1,7 +1,8 @@
-import type { ParsedCookie } from '../protocol/parse-destinations';
+import type { CookieDestination } from '../protocol/types';
 import type { ResolvedConfig } from './config';
 import type { CookieJar } from './platform';
 import type { Emit } from './destinations';
+import { UID_COOKIE } from './client';
 import { check } from './fail';
 import type { DestinationOutcome } from './types';
 
@@ -15,7 +16,7 @@ export type DestinationsConfig = ResolvedConfig & { cookieDestinations: string[]
 export function resolveCookieDestinations(cfg: ResolvedConfig, list: unknown = []): DestinationsConfig {
   check(
     Array.isArray(list) &&
-      list.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != cfg.name && n != 'segtag_uid'),
+      list.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != cfg.name && n != UID_COOKIE),
     'cookieDestinations',
   );
   return { ...cfg, cookieDestinations: list.slice() };
@@ -31,7 +32,7 @@ const dotless = (domain: string) => domain.replace(/^\./, '').toLowerCase();
  * leading dot and case aside).
  */
 function refusal(
-  { name, value, domain }: ParsedCookie,
+  { name, value, domain }: CookieDestination,
   cfg: DestinationsConfig,
   cookies: CookieJar,
 ): DestinationOutcome['reason'] {
@@ -46,7 +47,12 @@ function refusal(
  * the domain of segtag's own cookies; every other is skipped with its reason. Every cookie is
  * reported.
  */
-export function writeCookieDestinations(list: ParsedCookie[], cfg: DestinationsConfig, cookies: CookieJar, emit: Emit) {
+export function writeCookieDestinations(
+  list: CookieDestination[],
+  cfg: DestinationsConfig,
+  cookies: CookieJar,
+  emit: Emit,
+) {
   for (const cookie of list) {
     const reason = refusal(cookie, cfg, cookies);
     if (!reason) cookies.set(cookie.name, cookie.value, cookie.ttl || cfg._days);

@@ -1,14 +1,14 @@
 import type { Codec, EncodedRequest } from './codec';
-import type { CallRequest } from '../protocol/types';
+import type { CallRequest, CallResponse } from '../protocol/types';
 import { isObject } from '../protocol/is-object';
-import { MAX_COOKIE_TTL, parseDestinations, positiveUpTo, type ParsedResponse } from '../protocol/parse-destinations';
+import { MAX_COOKIE_TTL, parseDestinations, positiveUpTo } from '../protocol/parse-destinations';
 import { UID } from '../protocol/patterns';
 import { MAX_SEGMENTS } from '../protocol/parse-response';
 import { parseSegments, type SegmentFormat } from './segment-cookie';
 
 /**
  * Audience Manager's `/event` format (DCS), browser side. Field facts: docs/protocol.md
- * "Audience Manager (DCS)"; the mapping is documented in the README.
+ * "Audience Manager (DCS)"; the mapping is documented in docs/audience-manager.md.
  */
 
 /** Data provider ids: the keys of `identify()` that become `d_cid=DPID%01DPUUID`. */
@@ -44,9 +44,9 @@ const list = (x: unknown) => (Array.isArray(x) ? x.filter(isObject) : []);
  * of type image are pixels (`id`, `c`, `hr`), `uuid` is the visitor id. Everything then
  * goes through the same validation as protocol v1. A body that is not an object is malformed.
  */
-export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string }): ParsedResponse | undefined {
+export function decodeDcs(body: unknown, cookie: SegmentFormat & { name: string }): CallResponse | undefined {
   if (!isObject(body)) return;
-  const out: ParsedResponse = {};
+  const out: CallResponse = {};
   const cookies: unknown[] = [];
   for (const { cn, cv, ttl, dmn } of list(body.stuff)) {
     if (cn !== cookie.name) cookies.push({ name: cn, value: cv, ttl, domain: dmn });

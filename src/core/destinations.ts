@@ -1,4 +1,4 @@
-import type { ParsedResponse } from '../protocol/parse-destinations';
+import type { CallResponse } from '../protocol/types';
 import type { DestinationOutcome } from './types';
 import type { Platform } from './platform';
 import { writeCookieDestinations, type DestinationsConfig } from './cookie-destinations';
@@ -31,7 +31,7 @@ export function createDestinations(cfg: DestinationsConfig, platform: Platform) 
   };
   const pixels = createPixels(cfg.site, platform, emit);
   return {
-    _apply(answer: ParsedResponse, uid: string) {
+    _apply(answer: CallResponse, uid: string) {
       writeCookieDestinations(answer.cookies || [], cfg, platform._cookies, emit);
       // Storage is touched only when there are pixels.
       if (answer.pixels?.length) pixels(answer.pixels, uid);

@@ -1,4 +1,4 @@
-import type { ParsedPixel } from '../protocol/parse-destinations';
+import type { PixelDestination } from '../protocol/types';
 import { SEGMENT_ID } from '../protocol/patterns';
 import type { MacroConsent, Platform } from './platform';
 import type { Emit } from './destinations';
@@ -74,7 +74,7 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
     }
   };
 
-  return (list: ParsedPixel[], uid: string) => {
+  return (list: PixelDestination[], uid: string) => {
     const now = platform._now();
     seen ||= readSeen();
     let fired = 0;

@@ -18,12 +18,4 @@ export type {
 export { EVENT_ID, SEGMENT_ID, SITE, UID } from './patterns';
 export { isObject } from './is-object';
 export { MAX_SEGMENTS, parseResponse } from './parse-response';
-export {
-  MAX_COOKIE_TTL,
-  MAX_DESTINATIONS,
-  MAX_PIXEL_TTL,
-  parseDestinations,
-  type ParsedCookie,
-  type ParsedPixel,
-  type ParsedResponse,
-} from './parse-destinations';
+export { MAX_COOKIE_TTL, MAX_DESTINATIONS, MAX_PIXEL_TTL, parseDestinations } from './parse-destinations';

@@ -8,11 +8,6 @@ export const MAX_DESTINATIONS = 50;
 export const MAX_PIXEL_TTL = 525600;
 export const MAX_COOKIE_TTL = 400;
 
-/** A validated answer: the known fields only, each of its documented type. */
-export type ParsedResponse = CallResponse;
-export type ParsedPixel = PixelDestination;
-export type ParsedCookie = CookieDestination;
-
 const isString = (x: unknown): x is string => typeof x == 'string';
 
 /** A number in (0, max]; anything else (another type, NaN, out of range) counts as absent. */
@@ -29,8 +24,8 @@ const objects = (x: unknown) => (Array.isArray(x) ? x.slice(0, MAX_DESTINATIONS)
  * `hideReferrer` (only `true` hides it), `domain` (a string). Shape only: whether a URL may
  * fire or a cookie may be written is decided by the SDK, with a reason for every skip.
  */
-export function parseDestinations(body: Record<string, unknown>, out: ParsedResponse): void {
-  const pixels: ParsedPixel[] = [];
+export function parseDestinations(body: Record<string, unknown>, out: CallResponse): void {
+  const pixels: PixelDestination[] = [];
   for (const p of objects(body.pixels)) {
     if (isString(p.id) && SEGMENT_ID.test(p.id) && isString(p.url))
       pixels.push({
@@ -40,7 +35,7 @@ export function parseDestinations(body: Record<string, unknown>, out: ParsedResp
         hideReferrer: p.hideReferrer === true,
       });
   }
-  const cookies: ParsedCookie[] = [];
+  const cookies: CookieDestination[] = [];
   for (const c of objects(body.cookies)) {
     if (isString(c.name) && isString(c.value))
       cookies.push({

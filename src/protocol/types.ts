@@ -1,6 +1,6 @@
 /**
  * Wire protocol v1 between the segtag SDK and a decisioning server.
- * Shared by the browser SDK and `src/server/`; documented in docs/protocol.md.
+ * Shared by the browser SDK and segtag-server (`server/`, which imports it as `segtag/protocol`); documented in docs/protocol.md.
  */
 
 /** A signal value: what a page may send about itself. */
