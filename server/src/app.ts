@@ -294,7 +294,7 @@ export function createApp(options: AppOptions): App {
   // Routes after the rate limiter (it hooks each route as it is added).
   void fastify.register(async (routes) => {
     void routes.register(rtcRoutes(decide));
-    void routes.register(eventRoutes(decide, () => rules.engine.rules));
+    void routes.register(eventRoutes(decide, () => rules.engine.rules, now));
     if (options.demo ?? true) {
       const sdk = findSdkFiles();
       void routes.register(

@@ -406,3 +406,29 @@ describe('/event like the DCS: identity, any key name, d_rtbd, JSONP, dests', ()
     });
   });
 });
+
+describe('/event on the server clock', () => {
+  const NOW = 1_700_000_000_000;
+  const s = withApp({
+    now: () => NOW,
+    rules: {
+      traits: [{ id: 'pv', where: { type: 'page' } }],
+      segments: [{ id: 'seen', rule: { trait: 'pv' } }],
+      urlDestinations: [{ id: 'px', url: 'https://partner.example/sync?ts=%timestamp%', segments: 'all' }],
+    },
+  });
+
+  // The answer's macros use the same clock as the profile (the app's `now`), not the wall clock.
+  it('expands %timestamp% with the time the profile was updated at', async () => {
+    const res = await s.app.fastify.inject({
+      method: 'POST',
+      url: `/event?d_uuid=${newUid()}`,
+      payload: 'd_rtbd=json&d_dst=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().dests).toEqual([
+      expect.objectContaining({ id: 'px', c: `https://partner.example/sync?ts=${NOW}` }),
+    ]);
+  });
+});

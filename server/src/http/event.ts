@@ -60,7 +60,8 @@ export interface DcsCall {
 }
 
 /** `rules`: the rules in force (for the visitor cookie's name, read before the decision). */
-export function eventRoutes(decide: Decide, rules: () => Rules) {
+/** `now`: the clock the decider uses, so an event's time and the macros agree with the profile's. */
+export function eventRoutes(decide: Decide, rules: () => Rules, now: () => number = Date.now) {
   return async function (app: FastifyInstance) {
     // Form-encoded whatever the Content-Type says (DIL-style tags send it as a simple request).
     app.removeAllContentTypeParsers();
@@ -75,8 +76,8 @@ export function eventRoutes(decide: Decide, rules: () => Rules) {
         ? [...new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1))]
         : [];
       const body = Array.isArray(request.body) ? (request.body as [string, string][]) : [];
-      const now = Date.now();
-      const call = parseDcs([...query, ...body], request.headers.referer, now);
+      const at = now();
+      const call = parseDcs([...query, ...body], request.headers.referer, at);
       const cookieName = rules().dcs.visitorCookie;
       const { uid } = resolveVisitor({
         dUuid: call.uuid,
@@ -109,7 +110,7 @@ export function eventRoutes(decide: Decide, rules: () => Rules) {
         dests: call.dests
           ? destsFor(decision.rules.urlDestinations, decision.segments, {
               uid: decision.uid,
-              now,
+              now: at,
               gdpr: call.gdpr,
               gdprConsent: call.gdprConsent,
             })
