@@ -3,6 +3,7 @@ import terser from '@rollup/plugin-terser';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dts } from 'rollup-plugin-dts';
 import { readFileSync } from 'node:fs';
+import { jsCookieWriteOnly } from './scripts/js-cookie-write-only.mjs';
 
 // The browser SDK's build. Type checking is done once, before this runs, by `tsc -b` over the
 // project references (see tsconfig.json); here TypeScript only strips types (`noCheck`).
@@ -55,7 +56,8 @@ const copyStub = {
  */
 const nameCache = () => ({ props: { props: { $_event: 'e', $_owner: 'o', $_leaseEnd: 'x', $_verifyAt: 'v' } } });
 
-const terse = (cache = nameCache()) =>
+/** `comments`: the comments kept (the npm build keeps `/*!` license comments). */
+const terse = (comments = false, cache = nameCache()) =>
   terser({
     ecma: 2020,
     // pure_getters: reading a property has no side effect segtag relies on.
@@ -63,7 +65,7 @@ const terse = (cache = nameCache()) =>
     // wrapping them in IIFEs where they are called.
     compress: { passes: 7, inline: 1, unsafe_arrows: true, unsafe_methods: true, pure_getters: true },
     mangle: { toplevel: true, properties: { regex: /^_[^_]/ } },
-    format: { comments: false },
+    format: { comments },
     nameCache: cache,
   });
 
@@ -74,27 +76,27 @@ const scriptTag = (input, file, extra = []) => ({
   // written next to the file, `hidden`): bytes every page downloads. The code does not depend on
   // what strict mode changes; a developer loads the map by hand (docs/api.md).
   output: { file, format: 'iife', sourcemap: 'hidden', strict: false },
-  plugins: [nodeResolve({ browser: true }), ts(), terse(), ...extra],
+  plugins: [nodeResolve({ browser: true }), jsCookieWriteOnly(), ts(), terse(), ...extra],
 });
 
 export default [
-  // npm: ES modules, minified with mangled internals like the script tags; shared code in chunks;
-  // js-cookie stays a dependency for the app's bundler to resolve and dedupe.
+  // npm: ES modules, minified with mangled internals like the script tags. js-cookie is bundled
+  // (lib/vendor/js-cookie.mjs, its license comment kept) without the methods segtag never calls:
+  // an app's bundler could not drop them from js-cookie's API object (scripts/js-cookie-write-only.mjs).
   {
     input: entries,
-    external: ['js-cookie'],
     // One file per module, so that an app's bundler can leave out every module the app's imports
-    // do not reach: js-cookie, for one, is imported by the cookie jar alone, and bundlers cannot
-    // drop it once a module they keep imports it.
+    // do not reach: js-cookie, for one, is imported by the cookie jar alone.
     output: {
       dir: 'dist',
       format: 'es',
       sourcemap: true,
       preserveModules: true,
       preserveModulesRoot: 'src',
-      entryFileNames: ({ isEntry }) => (isEntry ? '[name].mjs' : 'lib/[name].mjs'),
+      entryFileNames: ({ isEntry, name }) =>
+        isEntry ? '[name].mjs' : /node_modules\/js-cookie\//.test(name) ? 'lib/vendor/js-cookie.mjs' : 'lib/[name].mjs',
     },
-    plugins: [ts(), terse()],
+    plugins: [nodeResolve({ browser: true }), jsCookieWriteOnly(), ts(), terse(/^!/)],
   },
   scriptTag('src/script-tag.ts', 'dist/segtag.min.js', [copyStub]),
   scriptTag('src/script-tag-sync.ts', 'dist/segtag-sync.min.js'),

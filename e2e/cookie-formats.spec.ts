@@ -33,8 +33,7 @@ test.beforeEach(async ({ page }) => {
 });
 test.afterEach(() => site.close());
 
-const PAGE = `<!doctype html><script type="importmap">{ "imports": { "js-cookie": "/js-cookie.mjs" } }</script>
-<script type="module">
+const PAGE = `<!doctype html><script type="module">
   import { createSegtag } from '/segtag.mjs';
   window.runCase = async (cookie, want) => {
     const tag = createSegtag({ endpoint: '/rtc', site: 'pub', cookie });

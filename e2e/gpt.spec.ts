@@ -15,7 +15,6 @@ test.beforeEach(async ({ page }) => {
 test.afterEach(() => site.close());
 
 const gpt = (page: Page) => page.evaluate(() => (window as any).__gpt);
-const IMPORTS = `<script type="importmap">{ "imports": { "js-cookie": "/js-cookie.mjs" } }</script>`;
 /** The publisher's GPT setup with the initial load held (disableInitialLoad recipe). */
 const HELD_SLOT = `<script>
   window.googletag = window.googletag || { cmd: [] };
@@ -105,7 +104,7 @@ test('script tag: 500 segments: the cookie keeps what fits maxBytes and GPT rece
 test('npm applyGpt: keys and values GAM would refuse never reach GPT, with a debug warning each', async ({ page }) => {
   const url = site.page(
     '/npm-rules',
-    `<!doctype html>${IMPORTS}${HELD_SLOT}${GPT_STANDIN}
+    `<!doctype html>${HELD_SLOT}${GPT_STANDIN}
     <script type="module">
       import { applyGpt } from '/segtag.mjs';
       applyGpt(
@@ -144,7 +143,7 @@ test('npm applyGpt: slot-level targeting; follow re-applies fresher segments aft
   await context.addCookies([{ name: 'segtag', value: 'seg=old', url: site.origin }]);
   const url = site.page(
     '/follow',
-    `<!doctype html>${IMPORTS}${HELD_SLOT}${GPT_STANDIN}
+    `<!doctype html>${HELD_SLOT}${GPT_STANDIN}
     <script type="module">
       import { createSegtag, applyGpt } from '/segtag.mjs';
       const tag = createSegtag({ endpoint: '/rtc', site: 'pub', timeout: 60000 });

@@ -58,7 +58,6 @@ const PREBID_SETUP = (load = 'async') => `<script ${load} src="/prebid.js"></scr
  * Prebid is loaded synchronously first, so `held` is segtag's hold, not Prebid's download.
  */
 const npmPage = (ms: number) => `<!doctype html>
-<script type="importmap">{ "imports": { "js-cookie": "/js-cookie.mjs" } }</script>
 ${PREBID_SETUP('')}
 <script type="module">
   import { createSegtag, applyPrebid } from '/segtag.mjs';

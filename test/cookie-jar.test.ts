@@ -40,6 +40,59 @@ describe('createCookieJar', () => {
     expect(createCookieJar('.example.com', 'www.example.com', false)._domain()).toBe('.example.com');
   });
 
+  /** Counts reads and writes of document.cookie (the prototype chain's accessor, wrapped). */
+  function countAccess() {
+    let proto = Object.getPrototypeOf(document);
+    while (!Object.getOwnPropertyDescriptor(proto, 'cookie')) proto = Object.getPrototypeOf(proto);
+    const native = Object.getOwnPropertyDescriptor(proto, 'cookie')!;
+    const counts = { reads: 0, writes: 0 };
+    Object.defineProperty(document, 'cookie', {
+      configurable: true,
+      get() {
+        counts.reads++;
+        return native.get!.call(document);
+      },
+      set(value) {
+        counts.writes++;
+        native.set!.call(document, value);
+      },
+    });
+    /** Another script's write, not counted. */
+    const writeAsAnother = (cookie: string) => native.set!.call(document, cookie);
+    return { counts, writeAsAnother, restore: () => delete (document as any).cookie };
+  }
+
+  it('reads document.cookie once per task, sees its own writes at once, and reads again in the next task', async () => {
+    document.cookie = 'other=1; path=/';
+    const jar = createCookieJar('auto', location.hostname, false);
+    const { counts, writeAsAnother, restore } = countAccess();
+    try {
+      expect([jar.get('segtag'), jar.get('other'), jar.get('segtag_uid')]).toEqual([undefined, '1', undefined]);
+      expect(counts).toEqual({ reads: 1, writes: 0 });
+      jar.set('segtag', 'seg=1,2', 30);
+      expect(jar.get('segtag')).toBe('seg=1,2');
+      expect(counts).toEqual({ reads: 1, writes: 1 });
+      writeAsAnother('segtag=seg=3; path=/');
+      expect(jar.get('segtag')).toBe('seg=1,2'); // this task's view
+      await new Promise((r) => setTimeout(r));
+      expect(jar.get('segtag')).toBe('seg=3');
+      expect(counts).toEqual({ reads: 2, writes: 1 });
+      jar.remove('segtag');
+      expect(jar.get('segtag')).toBeUndefined(); // a removal reads again
+      expect(counts).toEqual({ reads: 3, writes: 2 });
+    } finally {
+      restore();
+    }
+  });
+
+  it("reads its cookie when another script's cookie does not decode, and skips its own when that does not", () => {
+    document.cookie = 'theirs=%E0%A4%A; path=/';
+    document.cookie = 'segtag=seg=1; path=/';
+    expect(createCookieJar('auto', location.hostname, false).get('segtag')).toBe('seg=1');
+    document.cookie = 'segtag=seg=%E0%A4%A; path=/';
+    expect(createCookieJar('auto', location.hostname, false).get('segtag')).toBeUndefined();
+  });
+
   it('never throws on a malformed cookie written by another script', () => {
     document.cookie = 'segtag=seg=%E0%A4%A; path=/';
     const jar = createCookieJar('auto', location.hostname, false);

@@ -9,12 +9,11 @@ const files: Record<string, [string, string]> = {
   '/segtag.min.js': ['dist/segtag.min.js', 'text/javascript'],
   '/segtag-aam.min.js': ['dist/segtag-aam.min.js', 'text/javascript'],
   '/segtag-sync.min.js': ['dist/segtag-sync.min.js', 'text/javascript'],
-  '/js-cookie.mjs': ['node_modules/js-cookie/dist/js.cookie.mjs', 'text/javascript'],
 };
 
 /** The npm build's ES modules (`/segtag.mjs`, `/destinations.mjs`, `/lib/core/client.mjs`...), from dist/. */
 const npmModule = (path: string): [string, string] | undefined =>
-  /^\/[\w-]+(\/[\w-]+)*\.mjs$/.test(path) && path != '/js-cookie.mjs' ? ['dist' + path, 'text/javascript'] : undefined;
+  /^\/[\w-]+(\/[\w-]+)*\.mjs$/.test(path) ? ['dist' + path, 'text/javascript'] : undefined;
 
 /** The stub, exactly as the README tells publishers to paste it. */
 export const STUB = `<script>${readFileSync('src/stub.js', 'utf8').trim()}</script>`;

@@ -1,5 +1,12 @@
-import Cookies from 'js-cookie';
+import JsCookie from 'js-cookie';
 import type { CookieJar } from '../core/platform';
+
+/**
+ * The part of js-cookie segtag uses, and the only part the builds bundle
+ * (scripts/js-cookie-write-only.mjs drops `get`, `withAttributes` and `withConverter`): reading
+ * is done here, one read of document.cookie at a time. This type makes any other use a compile error.
+ */
+const Cookies: Pick<typeof JsCookie, 'set' | 'remove' | 'converter'> = JsCookie;
 
 const PROBE = 'segtag_probe';
 
@@ -9,7 +16,7 @@ export function candidateDomains(hostname: string): string[] {
   return /^[\d.]+$|:/.test(hostname) ? [] : labels.slice(1).map((_, i) => labels.slice(-2 - i).join('.'));
 }
 
-type Attributes = Cookies.CookieAttributes;
+type Attributes = NonNullable<Parameters<typeof JsCookie.set>[2]>;
 
 /**
  * The broadest domain that accepts a test cookie (`www.news.example.co.uk` ->
@@ -19,7 +26,7 @@ type Attributes = Cookies.CookieAttributes;
 function probeDomain(hostname: string, attributes: (domain?: string) => Attributes): string | undefined {
   for (const domain of candidateDomains(hostname)) {
     Cookies.set(PROBE, '1', attributes(domain));
-    if (Cookies.get(PROBE)) {
+    if (document.cookie.split('; ').includes(PROBE + '=1')) {
       Cookies.remove(PROBE, attributes(domain));
       return domain;
     }
@@ -45,20 +52,34 @@ export function createCookieJar(domainSetting: string, hostname: string, secure:
     }
     return withDomain(domain);
   };
+  /**
+   * The page's cookies (`name=value` pairs), read at most once per task: each read of
+   * document.cookie is a synchronous round trip to the browser's cookie store, and js-cookie's
+   * `get` reads it twice. Our own writes are put first (the newest); a removal re-reads.
+   */
+  let pairs: string[] | undefined;
   return {
     get(name) {
       try {
-        return Cookies.get(name);
+        if (!pairs) {
+          pairs = document.cookie.split('; ');
+          setTimeout(() => (pairs = undefined));
+        }
+        const pair = pairs.find((p) => p.startsWith(name + '='));
+        if (pair) return Cookies.converter.read(pair.slice(name.length + 1), name);
       } catch {}
     },
     set(name, value, days) {
       try {
-        Cookies.set(name, value, { ...attributes(), expires: days });
+        // js-cookie answers the `name=value; attributes` string it wrote.
+        const written = Cookies.set(name, value, { ...attributes(), expires: days })!;
+        pairs?.unshift(written.split(';')[0]);
       } catch {}
     },
     remove(name) {
       try {
         Cookies.remove(name, attributes());
+        pairs = undefined;
       } catch {}
     },
     encode: (value) => Cookies.converter.write(value, ''),

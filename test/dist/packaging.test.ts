@@ -1,12 +1,11 @@
 /**
  * The packages as a new user gets them (after `npm run build`): `npm pack` both workspaces,
  * install the tarballs into empty directories, and use them from there.
- * - segtag alone brings js-cookie and nothing else, runs no install script, imports in Node and
- *   in a page bundled by esbuild.
+ * - segtag alone brings no other package (the part of js-cookie it uses is bundled), runs no
+ *   install script, imports in Node and in a page bundled by esbuild.
  * - segtag-server (with the segtag tarball: it is not on the registry) answers --help, starts on
- *   its default store (SQLite), answers a call, and serves the demo page and the js-cookie module
- *   the demo's import map names, wherever npm put js-cookie.
- * It reaches the npm registry for the dependencies (js-cookie, fastify, better-sqlite3...), and
+ *   its default store (SQLite), answers a call, and serves the demo page and the npm modules.
+ * It reaches the npm registry for the dependencies (fastify, better-sqlite3...), and
  * better-sqlite3 may compile from source: about a minute and a half.
  */
 import { execFile } from 'node:child_process';
@@ -61,8 +60,8 @@ describe('the segtag tarball, installed alone', () => {
     await npm(['install', tarballs.sdk], project);
   }, 240_000);
 
-  it('brings js-cookie and nothing else, and no package with an install script', () => {
-    expect(installedPackages(project)).toEqual(['js-cookie', 'segtag']);
+  it('brings no other package (js-cookie is bundled) and no install script', () => {
+    expect(installedPackages(project)).toEqual(['segtag']);
     for (const name of installedPackages(project)) {
       const { scripts = {} } = JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8'));
       expect(
@@ -170,7 +169,7 @@ describe('the segtag-server tarball, installed with the segtag tarball', () => {
     expect(stdout).toMatch(/--store/);
   });
 
-  it('starts on its default store, answers a call, serves the demo and its js-cookie module', async () => {
+  it('starts on its default store, answers a call, serves the demo and the npm modules', async () => {
     const demo = (await run(process.execPath, [cli(), '--help'])).stdout.includes('--demo') ? ['--demo'] : [];
     server = await startCli(['--quiet', ...demo], { cli: cli(), cwd: project });
     expect(server.output()).toMatch(/store: sqlite/);
@@ -192,9 +191,9 @@ describe('the segtag-server tarball, installed with the segtag tarball', () => {
     expect(await demoPage.text()).toContain('<script async src="/segtag.min.js"></script>');
     const script = await fetch(server.url + '/segtag.min.js');
     expect(script.status).toBe(200);
-    const jsCookie = await fetch(server.url + '/node_modules/js-cookie/dist/js.cookie.mjs');
+    const jsCookie = await fetch(server.url + '/lib/vendor/js-cookie.mjs');
     expect(jsCookie.status).toBe(200);
-    expect(await jsCookie.text()).toContain('js-cookie');
+    expect(await jsCookie.text()).toContain('/*! js-cookie');
     const npmBuild = await fetch(server.url + '/segtag.mjs');
     expect(npmBuild.status).toBe(200);
   });
