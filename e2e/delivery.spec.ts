@@ -101,11 +101,15 @@ test('reload mid-flight: the events of the aborted call arrive from the next loa
   expect(firstLoad).toHaveLength(2);
   expect(await queued(page)).toContain(firstLoad[0]);
 
+  const reloaded = Date.now();
   await page.reload();
   hang = false;
   api.dropHung(); // the first load's call is gone for good
   const after = api.received.length;
   await expect.poll(() => firstLoad.every((id) => api.seen.has(id)), { timeout: 15000 }).toBe(true);
+  // Handed over on pagehide: no waiting for the first load's lease (the call's timeout + 3 s =
+  // 5 s from its last write), only for the second load's claim to stand (500 ms).
+  expect(Date.now() - reloaded).toBeLessThan(4000);
   // They came from the second load: the first load's only request never got through.
   expect(api.received.slice(after).flatMap((r) => r.ids)).toEqual(expect.arrayContaining(firstLoad));
   // (The second load raised its own events too: one 'first-load' per load.)

@@ -168,6 +168,64 @@ describe('createClient', () => {
   });
 });
 
+describe('the fast path (issue 15)', () => {
+  /** Records the order of cookie writes, storage writes and requests. */
+  function traced(answer = () => ({ status: 200, body: { segments: ['1'] } })) {
+    const fake = fakePlatform(answer);
+    const log: string[] = [];
+    const { _cookies: c, _storage: st, _post: post } = fake.platform;
+    fake.platform._cookies = {
+      ...c,
+      set: (name, value, days) => (log.push(`cookie ${name}`), c.set(name, value, days)),
+      remove: (name) => (log.push(`remove ${name}`), c.remove(name)),
+    };
+    fake.platform._storage = { ...st, set: (k, v) => (log.push('storage'), st.set(k, v)) };
+    fake.platform._post = (...args) => (log.push('request'), post(...args));
+    return { ...fake, log };
+  }
+
+  it('sends the first request before writing any cookie or storage', async () => {
+    const { platform, log } = traced();
+    const tag = createClient(cfg(), platform);
+    await tag.page();
+    expect(log.slice(0, 3)).toEqual(['request', `cookie ${UID_COOKIE}`, 'storage']);
+  });
+
+  it('writes the visitor id once per page, and again only when the server assigns another', async () => {
+    let uid: string | undefined = undefined; // no uid in the answer at first
+    const { platform, log, jar, sent } = traced(() => ({ status: 200, body: { segments: ['1'], uid } }));
+    const tag = createClient(cfg(), platform);
+    for (let i = 0; i < 3; i++) await tag.page();
+    expect(log.filter((l) => l == `cookie ${UID_COOKIE}`)).toHaveLength(1);
+    uid = 'server-assigned-1';
+    await tag.page();
+    await tag.page();
+    expect(log.filter((l) => l == `cookie ${UID_COOKIE}`)).toHaveLength(2);
+    expect(jar.get(UID_COOKIE)!.value).toBe('server-assigned-1');
+    expect(sent[4].uid).toBe('server-assigned-1');
+  });
+
+  it('writes the segment cookie only when its value changes, and again when it was deleted', async () => {
+    let segments = ['1', '2'];
+    const { platform, log, jar } = traced(() => ({ status: 200, body: { segments } }));
+    const tag = createClient(cfg(), platform);
+    const writes = () => log.filter((l) => l.endsWith(' segtag'));
+    await tag.page();
+    await tag.page();
+    expect(writes()).toEqual(['cookie segtag']);
+    jar.delete('segtag'); // another script, or the browser, removed it
+    await tag.page();
+    expect(writes()).toEqual(['cookie segtag', 'cookie segtag']);
+    segments = ['2'];
+    await tag.page();
+    segments = [];
+    await tag.page();
+    await tag.page();
+    expect(writes()).toEqual(['cookie segtag', 'cookie segtag', 'cookie segtag', 'remove segtag']);
+    expect(jar.has('segtag')).toBe(false);
+  });
+});
+
 describe('ready(ms)', () => {
   afterEach(() => vi.useRealTimers());
 

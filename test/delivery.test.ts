@@ -269,6 +269,42 @@ describe('persisted queue', () => {
     expect(next.store.has(KEY)).toBe(false);
   });
 
+  it('a page being left hands its events over: the next page sends them without waiting for the lease', async () => {
+    const first = tab(() => Promise.reject(new TypeError('offline server')));
+    await first.tag.page();
+    await first.tag.track('click');
+    await vi.advanceTimersByTimeAsync(0);
+    const lost = stored(first.store).map((i) => i.e.id);
+    expect(stored(first.store).every((i) => i.x > Date.now() + 4000)).toBe(true);
+    first.fire(true, true); // pagehide: the flush (which fails here too), then the hand-over
+    await vi.advanceTimersByTimeAsync(0);
+    // The failed flush pumped again after the hand-over: the leases still end now.
+    expect(first.sent).toHaveLength(2);
+    expect(stored(first.store).map((i) => i.x)).toEqual([Date.now(), Date.now()]);
+    first.tag.destroy(); // the page is gone
+
+    const next = tab(ok, {}, first.store);
+    // Only the claim's 500 ms: no lease to wait for.
+    await vi.advanceTimersByTimeAsync(500);
+    expect(next.sent.flatMap(ids).sort()).toEqual(lost.sort());
+    expect(next.store.has(KEY)).toBe(false);
+  });
+
+  it('a page hidden but not left keeps its leases, and one shown again after pagehide (back/forward cache) renews them', async () => {
+    const { tag, store, fire } = tab(() => Promise.reject(new TypeError('offline server')));
+    await tag.page();
+    fire(true); // hidden: a tab switch; the page lives on
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(store)[0].x).toBeGreaterThan(Date.now() + 4000);
+    fire(true, true); // left, into the back/forward cache
+    fire(true); // the visibilitychange that follows pagehide when a page is left
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(store)[0].x).toBe(Date.now());
+    fire(false); // shown again
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(store)[0].x).toBeGreaterThan(Date.now() + 4000);
+  });
+
   it('caps the stored queue at 200 events, dropping the oldest with a warning', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const { tag, state, store, sent } = tab(ok, { debug: true });

@@ -26,7 +26,7 @@ export function fakePlatform(
   const sent: any[] = [];
   /** Pixels fired: url, hideReferrer and the platform clock when fired. */
   const fired: { url: string; hideReferrer: boolean; at: number }[] = [];
-  const lifecycleListeners = new Set<(hidden: boolean) => void>();
+  const lifecycleListeners = new Set<(hidden: boolean, leaving?: boolean) => void>();
   const navigationListeners = new Set<() => void>();
   const state = { online: true, url: 'https://www.example.com/a', now: 1_700_000_000_000 as number | undefined };
   // Ids are unique across platforms too: two fake tabs must not share a tab id or event ids.
@@ -69,8 +69,8 @@ export function fakePlatform(
     // A fixed clock by default; `state.now = undefined` follows Date.now (and vitest's fake timers).
     _now: () => state.now ?? Date.now(),
   };
-  /** `true`: the page is hidden or left; `false`: visible again or back online. */
-  const fire = (hidden: boolean) => lifecycleListeners.forEach((l) => l(hidden));
+  /** `true`: the page is hidden; `true, true`: it is left (pagehide); `false`: visible again or back online. */
+  const fire = (hidden: boolean, leaving?: boolean) => lifecycleListeners.forEach((l) => l(hidden, leaving));
   const navigate = (url: string) => {
     state.url = url;
     navigationListeners.forEach((l) => l());

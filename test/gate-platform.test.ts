@@ -51,12 +51,10 @@ describe('gatePlatform', () => {
     expect(g._cookies.get('a')).toBe('1');
     expect(g._storage.get('k')).toBe('v');
     expect(await gatePixels(platform._fire, consent)._fire!('https://px.example/1', true)).toBe(true);
-    await g._post('/rtc', '{}', 100);
-    expect(platform._post).toHaveBeenCalledOnce();
     expect([...jar.keys(), ...store.keys()]).toEqual(['a', 'k']);
   });
 
-  it('reads nothing, writes nothing, fires nothing while unknown; calls wait for the decision', async () => {
+  it('reads nothing, writes nothing, fires nothing while unknown', async () => {
     const { platform, jar, store } = recording();
     jar.set('segtag', 'seg=1');
     store.set('q', 'x');
@@ -68,22 +66,9 @@ describe('gatePlatform', () => {
     g._cookies.remove('segtag');
     g._storage.set('k', 'v');
     expect(await gatePixels(platform._fire, consent)._fire!('https://px.example/1', false)).toBe(false);
-    const call = g._post('/rtc', '{}', 100);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(platform._post).not.toHaveBeenCalled();
     expect(platform._fire).not.toHaveBeenCalled();
     // Unknown deletes nothing either: an earlier page's cookie stays, unread.
     expect([...jar.keys(), ...store.keys()]).toEqual(['segtag', 'q']);
-    consent._set('in');
-    await call;
-    expect(platform._post).toHaveBeenCalledOnce();
-  });
-
-  it('refuses calls when denied', async () => {
-    const { platform } = recording();
-    const g = gatePlatform(platform, createConsent('out'), []);
-    await expect(g._post('/rtc', '{}', 100)).rejects.toThrow('no consent');
-    expect(platform._post).not.toHaveBeenCalled();
   });
 
   it('on withdrawal deletes exactly what it let through, on the domain it was written with', () => {

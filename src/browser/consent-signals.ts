@@ -1,7 +1,8 @@
 import { DENIED, GRANTED, UNKNOWN, type Consent } from '../core/consent';
+import { isText } from '../core/fail';
 
 /** TC and GPP strings are base64url segments joined by '.' and '~' (section ids by ','); nothing else is sent. */
-const str = (s: unknown) => (typeof s == 'string' && /^[\w.~,-]{1,4096}$/.test(s) ? s : undefined);
+const str = (s: unknown) => (isText(s, /^[\w.~,-]{1,4096}$/) ? s : undefined);
 
 /**
  * Feeds the page's consent signals into `consent` ('auto' mode):

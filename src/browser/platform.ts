@@ -13,11 +13,8 @@ export function createBrowserPlatform(cookieDomain: string): Platform {
     _post: post,
     _online: () => navigator.onLine !== false,
     _lifecycle: lifecycle,
-    _context() {
-      const ref = document.referrer;
-      const title = document.title;
-      return { url: location.href, ...(ref && { ref }), ...(title && { title }) };
-    },
+    // Empty ones are left out (undefined is not serialized).
+    _context: () => ({ url: location.href, ref: document.referrer || undefined, title: document.title || undefined }),
     _uuid: uuid,
     _now: Date.now,
   };

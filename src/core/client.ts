@@ -7,7 +7,7 @@ import { DENIED, GRANTED, type Consent } from './consent';
 import type { Platform } from './platform';
 import { parseSegments, serializeSegments } from './segment-cookie';
 import { copyIds, copySignals } from './validate-input';
-import { check, isNum } from './fail';
+import { isText, check, isNum } from './fail';
 import { createQueue, type Delivered } from './queue';
 import { retryAfter } from './retry';
 import type { Destinations } from './destinations';
@@ -53,9 +53,12 @@ export function createClient(
     const before = getSegments().join();
     const { _value: value, _kept: kept } = serializeSegments(cfg, segments, cfg.name, cfg._maxBytes, cookies.encode);
     if (kept.length < segments.length) warn(`cookie.maxBytes: dropped ${segments.length - kept.length} segments`);
-    // Nothing to keep (none qualified, or none fits): no cookie at all.
-    if (kept.length) cookies.set(cfg.name, value, days);
-    else cookies.remove(cfg.name);
+    // Nothing to keep (none qualified, or none fits): no cookie at all. Written or removed only
+    // when that changes it: each write is a round trip to the browser's cookie store.
+    if (cookies.get(cfg.name) != (kept.length ? value : undefined)) {
+      if (kept.length) cookies.set(cfg.name, value, days);
+      else cookies.remove(cfg.name);
+    }
     memory = kept;
     if (kept.join() != before) {
       const t = toTargeting(kept);
@@ -69,48 +72,51 @@ export function createClient(
     }
   }
 
-  function visitorId() {
-    let uid = cookies.get(UID_COOKIE);
-    if (!uid || !UID.test(uid)) uid = platform._uuid();
-    // Rewritten on every call: browsers clamp expiry to 400 days, so visits keep it alive.
-    cookies.set(UID_COOKIE, uid, UID_DAYS);
-    return uid;
-  }
+  const visitorId = (uid = cookies.get(UID_COOKIE)) => (uid && UID.test(uid) ? uid : platform._uuid());
+  /** The id this page wrote: browsers clamp expiry to 400 days, so each page's first call refreshes it. */
+  let uidWritten: string | undefined;
+  const writeUid = (uid: string) => {
+    if (uid != uidWritten) {
+      uidWritten = uid;
+      cookies.set(UID_COOKIE, uid, UID_DAYS);
+    }
+  };
 
   /** One call: the request for `events`, the answer validated and applied. Never rejects. */
   async function deliver(events: WireEvent[], flush?: boolean): Promise<Delivered> {
     // Held while consent is unknown (the queue keeps events in memory: storage is gated);
     // the request is built once granted, so it reads the visitor's id and carries the
-    // consent. Denied: a refusal the queue does not retry (the events are dropped).
-    if (!(await consent._wait())) return { _error: 'no consent', _status: 451 };
+    // consent. Denied: a refusal the queue does not retry (the events are dropped). Granted: no
+    // await, so the request leaves in this task, before the queue's next pump touches storage.
+    if (consent._state() != GRANTED && !(await consent._wait())) return { _error: 'no consent', _status: 451 };
     const request: CallRequest = { v: 1, site: cfg.site, uid: visitorId(), consent: consent._wire, events };
     if (ids) request.ids = ids;
-    let error: string | undefined;
     try {
       const { _body: sent, _contentType: contentType } = codec._encode(request);
-      const {
-        _status: status,
-        _body: body,
-        _retry: retry,
-      } = await platform._post(cfg._endpoint, sent, cfg._timeout, flush, contentType);
+      const pending = platform._post(cfg._endpoint, sent, cfg._timeout, flush, contentType);
+      // Once the request has left: a page's first write probes the cookie domain (round trips
+      // to the browser's cookie store).
+      writeUid(request.uid);
+      const { _status: status, _body: body, _retry: retry } = await pending;
       const success = status > 199 && status < 300;
       const answer = success ? codec._decode(body, cfg) : undefined;
       if (answer) {
         if (!destroyed) {
-          if (answer.uid) cookies.set(UID_COOKIE, answer.uid, UID_DAYS);
+          if (answer.uid) writeUid(answer.uid);
           // A DCS answer without the segment cookie leaves it as it is.
           if (answer.segments) writeSegments(answer.segments, answer.ttl || cfg._days);
           destinations?._apply(answer, answer.uid || request.uid);
         }
         return { _ack: answer.ack };
       }
-      error = success ? 'malformed response' : 'HTTP ' + status;
-      return { _error: error, _status: status, _wait: retryAfter(retry, platform._now()) };
+      return {
+        _error: success ? 'malformed response' : 'HTTP ' + status,
+        _status: status,
+        _wait: retryAfter(retry, platform._now()),
+      };
     } catch (e) {
-      error = (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error';
-      return { _error: error };
+      return { _error: (e as Error).name == 'TimeoutError' ? 'timeout' : 'network error' };
     } finally {
-      if (error) warn('call failed: ' + error);
       answered();
     }
   }
@@ -140,7 +146,7 @@ export function createClient(
   return {
     page: (signals) => send('page', undefined, copySignals(signals)),
     track(name, signals) {
-      check(typeof name == 'string' && /^.{1,100}$/.test(name), 'track() name');
+      check(isText(name, /^.{1,100}$/), 'track() name');
       return send('track', name, copySignals(signals));
     },
     identify(declared) {

@@ -1,7 +1,7 @@
 import type { CookieConfig, SegtagConfig } from './types';
 import type { SegmentFormat } from './segment-cookie';
 import type { ConsentMode } from './consent';
-import { check, isNum } from './fail';
+import { isText, check, isNum } from './fail';
 
 /** The `cookie` settings, validated, defaults filled (internal names: the builds shorten them). */
 export interface ResolvedCookie extends SegmentFormat {
@@ -29,10 +29,10 @@ export interface ResolvedConfig extends ResolvedCookie {
 export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
   const { name = 'segtag', key = 'seg', days = 30, domain = 'auto', maxBytes = 3000, format = 'single' } = cookie;
   const { keySeparator = '=', valueSeparator = format == 'pairs' ? '&' : ',' } = cookie;
-  check(typeof name == 'string' && /^[\w-]{1,64}$/.test(name), 'cookie.name');
-  check(typeof key == 'string' && /^[A-Za-z_]\w{0,19}$/.test(key), 'cookie.key');
+  check(isText(name, /^[\w-]{1,64}$/), 'cookie.name');
+  check(isText(key, /^[A-Za-z_]\w{0,19}$/), 'cookie.key');
   check(isNum(days, 0.001, 400), 'cookie.days');
-  check(typeof domain == 'string' && /^(auto|\.?[a-z0-9.-]+)$/i.test(domain), 'cookie.domain');
+  check(isText(domain, /^(auto|\.?[a-z0-9.-]+)$/i), 'cookie.domain');
   check(isNum(maxBytes, 64, 4096), 'cookie.maxBytes');
   check(format == 'single' || format == 'pairs', 'cookie.format');
   // Separators: one character each, different, that cannot appear in a segment id or a key,
@@ -61,8 +61,8 @@ export function resolveCookie(cookie: CookieConfig = {}): ResolvedCookie {
 export function resolveConfig(config: SegtagConfig): ResolvedConfig {
   check(config && typeof config == 'object', 'config');
   const { endpoint, site, timeout = 2000, cookie, autoPage, debug = false, protocol = 'v1', consent = {} } = config;
-  check(typeof endpoint == 'string' && /^(https?:\/)?\/\S+$/.test(endpoint), 'endpoint');
-  check(typeof site == 'string' && /^[\w.:-]{1,64}$/.test(site), 'site');
+  check(isText(endpoint, /^(https?:\/)?\/\S+$/), 'endpoint');
+  check(isText(site, /^[\w.:-]{1,64}$/), 'site');
   check(isNum(timeout, 1, 60000), 'timeout');
   check(protocol == 'v1' || protocol == 'dcs', 'protocol');
   const resolved = resolveCookie(cookie);

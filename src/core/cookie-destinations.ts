@@ -3,7 +3,7 @@ import type { ResolvedConfig } from './config';
 import type { CookieJar } from './platform';
 import type { Emit } from './destinations';
 import { UID_COOKIE } from './client';
-import { check } from './fail';
+import { isText, check } from './fail';
 import type { DestinationOutcome } from './types';
 
 /** The config with the destinations feature: cookie names the server may write. */
@@ -15,8 +15,7 @@ export type DestinationsConfig = ResolvedConfig & { cookieDestinations: string[]
  */
 export function resolveCookieDestinations(cfg: ResolvedConfig, list: unknown = []): DestinationsConfig {
   check(
-    Array.isArray(list) &&
-      list.every((n) => typeof n == 'string' && /^[\w-]{1,64}$/.test(n) && n != cfg.name && n != UID_COOKIE),
+    Array.isArray(list) && list.every((n) => isText(n, /^[\w-]{1,64}$/) && n != cfg.name && n != UID_COOKIE),
     'cookieDestinations',
   );
   return { ...cfg, cookieDestinations: list.slice() };

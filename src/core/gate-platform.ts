@@ -3,8 +3,9 @@ import type { Platform } from './platform';
 
 /**
  * The consent gate: wraps a Platform so that nothing on the device is read or written unless
- * consent is granted (reads answer "nothing", writes are dropped), and calls wait while
- * consent is unknown and fail when it is denied. Every cookie and storage key let through is
+ * consent is granted (reads answer "nothing", writes are dropped). Calls are not gated here: the
+ * client builds a request only once consent is granted (it holds events while unknown and drops
+ * them when denied), which is the one place that decides. Every cookie and storage key let through is
  * recorded, and denial deletes exactly those that still exist (every cookie of segtag's is
  * written for one domain, the jar's); `own` names segtag's cookies from earlier pages, which
  * denial deletes too when they exist.
@@ -14,10 +15,6 @@ export function gatePlatform<P extends Platform>(platform: P, consent: Consent, 
     ...platform,
     _cookies: gateStore(platform._cookies, consent, own),
     _storage: gateStore(platform._storage, consent, [], null),
-    async _post(...args) {
-      if (!(await consent._wait())) throw Error('no consent');
-      return platform._post(...args);
-    },
   };
 }
 

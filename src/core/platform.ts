@@ -64,11 +64,12 @@ export interface Platform {
   /** False while the browser knows it is offline. */
   _online(): boolean;
   /**
-   * Calls `listener(true)` when the page is hidden or left (time to flush with keepalive),
+   * Calls `listener(true)` when the page is hidden (time to flush with keepalive),
+   * `listener(true, true)` when it is left (flush, and hand the queue over to the next page),
    * `listener(false)` when it is visible again or back online. Returns a function that
    * removes the listeners.
    */
-  _lifecycle(listener: (hidden: boolean) => void): () => void;
+  _lifecycle(listener: (hidden: boolean, leaving?: boolean) => void): () => void;
   /**
    * Fires a pixel as an image: true when it loaded, false on error. Only with the destinations
    * feature (src/destinations.ts brings it, behind `gatePixels`).

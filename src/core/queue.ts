@@ -82,7 +82,8 @@ function readStored(json: string | null): Queued[] {
  *
  * localStorage has no lock, so ownership is a lease: every write renews our events' leases;
  * another tab's events with a live lease are left alone (and dropped from memory if that tab
- * took them over while we were frozen), and we wake when that lease lapses; lapsed ones (a
+ * took them over while we were frozen), and we wake when that lease lapses; a page being left
+ * (pagehide) ends its leases at once, handing its events to the next page. Lapsed ones (a
  * closed tab's, the previous page's, or ours after a freeze) are claimed, and sent only after
  * VERIFY ms if a re-read shows the claim held: tabs that claim at once converge on the last
  * write. A stored copy naming us that is no longer in memory was acknowledged and is dropped.
@@ -110,6 +111,12 @@ export function createQueue(
   let retryReason: string | undefined;
   let timer: number | undefined;
   let stopped = false;
+  /**
+   * The page was left (pagehide) and not shown again: our leases end now, so the next page (a
+   * reload, the site's next page) claims our events at once instead of waiting for them to lapse.
+   * Kept until the page is visible again, since a flush answered meanwhile pumps once more.
+   */
+  let left: boolean | undefined;
   /** The next moment a pump may change something; each step below lowers it. */
   let wakeAt = Infinity;
 
@@ -144,11 +151,14 @@ export function createQueue(
     return others;
   }
 
-  /** Renews our leases and writes everything back, oldest first, dropping the oldest over the caps. */
+  /**
+   * Renews our leases (or, once the page is left, hands our events over) and writes everything
+   * back, oldest first, dropping the oldest over the caps.
+   */
   function writeStored(t: number, others: Queued[]) {
     for (const item of queue) {
       item._owner = me;
-      item._leaseEnd = Math.max(t, holdUntil) + lease;
+      item._leaseEnd = left ? t : Math.max(t, holdUntil) + lease;
     }
     const all = others.concat(queue).sort((a, b) => a._event.ts - b._event.ts);
     let json: string;
@@ -184,7 +194,7 @@ export function createQueue(
   function settle(batch: Queued[], { _error: error, _status: status, _ack: ack, _wait: wait = 0 }: Delivered) {
     // A 4xx other than 408 and 429: the server will never take these events, so retrying cannot help.
     const refused = /^4(?!08|29)/.test(status as unknown as string);
-    if (refused) warn('dropped: ' + error);
+    if (error) warn((refused ? 'dropped: ' : 'call failed: ') + error);
     retryReason = refused ? undefined : error;
     for (const item of batch) {
       inFlight.delete(item);
@@ -206,20 +216,25 @@ export function createQueue(
   function pump(flush?: boolean) {
     const t = now();
     wakeAt = holdUntil > t ? holdUntil : Infinity;
-    writeStored(t, mergeStored(t));
+    const others = mergeStored(t);
+    const batch = stopped ? [] : chooseBatch(t, flush);
+    batch.forEach((item) => inFlight.add(item));
+    // The request leaves first; the leases are written right after it, in the same task.
+    if (batch.length)
+      deliver(
+        batch.map((item) => item._event),
+        flush,
+      ).then((delivered) => settle(batch, delivered));
+    writeStored(t, others);
     if (stopped) return;
-    const batch = chooseBatch(t, flush);
     clearTimeout(timer);
     if (wakeAt < Infinity) timer = setTimeout(pump, wakeAt - t);
-    if (!batch.length) return;
-    batch.forEach((item) => inFlight.add(item));
-    deliver(
-      batch.map((item) => item._event),
-      flush,
-    ).then((delivered) => settle(batch, delivered));
   }
 
-  const stopListening = platform._lifecycle(pump);
+  const stopListening = platform._lifecycle((hidden, leaving) => {
+    left = leaving || (hidden && left);
+    pump(hidden);
+  });
   // Events left by a previous page or a closed tab.
   queueMicrotask(pump);
 
