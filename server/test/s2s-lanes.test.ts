@@ -185,7 +185,7 @@ it('four lanes, a partner failing 30%, stopped mid-flight and resumed, then back
   expect(covered.size).toBe(lastSeq);
   expect(outOfOrder).toBe(0);
   for (const uid of [...uids, ...more])
-    expect((await store.get(uid))?.segments.sort()).toEqual(
+    expect((await store.get(uid))?.segments.slice().sort()).toEqual(
       sink
         .accepted()
         .flatMap((m) => m.body.users as Json[])

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEDUP_WINDOW } from '../src/profiles/apply';
 import { DAY_MS, emptyProfile, type Profile } from '../src/profiles/profile';
 import { createMemoryStore } from '../src/stores/memory';
 import { openRedisStore } from '../src/stores/redis';
@@ -30,7 +31,7 @@ function bump(current: Profile | undefined, eventId = `e${Math.random()}`): Prof
   const t = traits.get('t') ?? new Map<number, number>();
   t.set(day, (t.get(day) ?? 0) + 1);
   traits.set('t', t);
-  const seen = new Map(p.seen).set(eventId, clock.now);
+  const seen = p.seen.with([eventId], clock.now, DEDUP_WINDOW);
   return {
     profile: { traits, segments: ['s1'], lastSeen: clock.now, seen },
     expiresAt: clock.now + 30 * DAY_MS,
@@ -98,7 +99,8 @@ describe.each(backends)('store contract: $name', (backend) => {
   it('writes what the change returns, reads it back equal, and resolves with its result', async () => {
     const id = uid();
     const write = bump(undefined, 'event-1');
-    write.profile.traits.set('__proto__', new Map([[5, 2]])); // ids from the rules file are data
+    // ids from the rules file are data
+    write.profile = { ...write.profile, traits: new Map([...write.profile.traits, ['__proto__', new Map([[5, 2]])]]) };
     expect(await store.update(id, () => ({ write, result: 'done' }))).toBe('done');
     const back = (await store.get(id))!;
     expect(back).toEqual(write.profile);

@@ -6,14 +6,16 @@
  */
 import type { WireEvent } from 'segtag/protocol';
 import type { Engine } from '../rules/compile';
-import { DAY_MS, dayOf, emptyProfile, type Buckets, type Profile, type TraitBuckets } from './profile';
+import type { IdBounds } from './event-ids';
+import { DAY_MS, dayOf, EventIds, type Buckets, type Profile } from './profile';
 
-/** Event ids kept per visitor for de-duplication: the most recent `maxIds`, none older than `maxAgeMs`. */
-export interface DedupWindow {
-  maxIds: number;
-  maxAgeMs: number;
-}
-export const DEDUP_WINDOW: DedupWindow = { maxIds: 500, maxAgeMs: 7 * DAY_MS };
+/**
+ * Event ids kept per visitor for de-duplication: the most recent `maxIds`, none older than
+ * `maxAgeMs`, at most `maxChars` characters of stored form (bytes: ids are ASCII). 24,576 holds
+ * 500 SDK ids (a 36-character UUID is 46 characters with its time); longer ids mean fewer.
+ */
+export type DedupWindow = IdBounds;
+export const DEDUP_WINDOW: DedupWindow = { maxIds: 500, maxAgeMs: 7 * DAY_MS, maxChars: 24_576 };
 
 /** Segment membership changes of one update: what a delivery outbox records. */
 export interface SegmentChanges {
@@ -46,22 +48,16 @@ export function applyEvents(
   dedup: DedupWindow = DEDUP_WINDOW,
 ): Applied {
   const today = dayOf(now);
-  const oldest = today - engine.keepDays; // this bucket and older count in no window
+  // The same rules earlier the same UTC day: no bucket has left a window since, and only the
+  // segments naming a trait counted now can change.
+  const sameDay = !!before && before.rules === engine.fingerprint && dayOf(before.lastSeen) == today;
+  const traits = sameDay ? new Map(before.traits) : keptTraits(engine, before, today);
 
-  // Copies: the caller's profile is never changed (a store may run this again on fresh data).
-  const traits: TraitBuckets = new Map();
-  for (const [id, buckets] of before?.traits ?? []) {
-    if (!engine.hasTrait(id)) continue; // a trait the rules no longer define
-    const kept: Buckets = new Map();
-    // A bucket after today (another server's clock is ahead) is kept; it counts once its day comes.
-    for (const [day, n] of buckets) if (day > oldest) kept.set(day, n);
-    if (kept.size) traits.set(id, kept);
-  }
-  const seen = new Map<string, number>();
-  for (const [id, at] of before?.seen ?? []) if (at > now - dedup.maxAgeMs) seen.set(id, at);
-
+  let seen = (before?.seen ?? EventIds.empty).trimmed(now, dedup);
   const ack: string[] = [];
   const inCall = new Set<string>();
+  const fresh: string[] = []; // ids to remember
+  const changed = new Set<string>(); // traits counted in this call
   let counted = 0;
   let duplicates = 0;
   for (const event of events) {
@@ -73,22 +69,17 @@ export function applyEvents(
         duplicates++;
         continue;
       }
-      seen.set(event.id, now);
+      fresh.push(event.id);
     }
     counted++;
     for (const id of engine.traitsFor(event)) {
-      let buckets = traits.get(id);
-      if (!buckets) traits.set(id, (buckets = new Map()));
-      buckets.set(today, (buckets.get(today) ?? 0) + 1);
+      changed.add(id);
+      bump(traits, id, today);
     }
   }
-  // Map order is insertion order: drop the oldest ids beyond the cap.
-  for (const id of seen.keys()) {
-    if (seen.size <= dedup.maxIds) break;
-    seen.delete(id);
-  }
+  if (fresh.length) seen = seen.with(fresh, now, dedup);
 
-  const segments = engine.segmentsFor(traits, today);
+  const segments = engine.segmentsFor(traits, today, sameDay ? { previous: before.segments, changed } : undefined);
   const previous = new Set(before?.segments ?? []);
   const current = new Set(segments);
   const changes = {
@@ -97,7 +88,7 @@ export function applyEvents(
   };
   const expiresAt = Math.max((today + engine.keepDays) * DAY_MS, now + dedup.maxAgeMs);
   return {
-    profile: { ...emptyProfile(), traits, segments, lastSeen: now, seen },
+    profile: { traits, segments, lastSeen: now, seen, rules: engine.fingerprint },
     expiresAt,
     segments,
     changes,
@@ -105,4 +96,25 @@ export function applyEvents(
     counted,
     duplicates,
   };
+}
+
+/** The buckets some window can still count, of traits the rules define (new maps: the profile's are never changed). */
+function keptTraits(engine: Engine, before: Profile | undefined, today: number): Map<string, Buckets> {
+  const oldest = today - engine.keepDays; // this bucket and older count in no window
+  const traits = new Map<string, Buckets>();
+  for (const [id, buckets] of before?.traits ?? []) {
+    if (!engine.hasTrait(id)) continue; // a trait the rules no longer define
+    const kept = new Map<number, number>();
+    // A bucket after today (another server's clock is ahead) is kept; it counts once its day comes.
+    for (const [day, n] of buckets) if (day > oldest) kept.set(day, n);
+    if (kept.size) traits.set(id, kept);
+  }
+  return traits;
+}
+
+/** One more event for `trait` today, in a new buckets map (copy on write: the old one may be shared). */
+function bump(traits: Map<string, Buckets>, trait: string, today: number) {
+  const buckets = new Map(traits.get(trait));
+  buckets.set(today, (buckets.get(today) ?? 0) + 1);
+  traits.set(trait, buckets);
 }

@@ -6,8 +6,12 @@
  * - traits by signal key (and by value for `equals`/`in`), event name and event type, so an event
  *   is checked only against traits that could match it;
  * - segments by the traits they name: a segment none of whose traits the visitor has is not
- *   evaluated; its answer with all counts at zero is computed once, here.
+ *   evaluated; its answer with all counts at zero is computed once, here;
+ * - and, for a visitor evaluated earlier the same UTC day with the same rules, only the segments
+ *   naming a trait counted in this call can change (counts only grow within a day): the others
+ *   keep their previous answer, and a segment without `not` that held still holds.
  */
+import { createHash } from 'node:crypto';
 import type { WireEvent } from 'segtag/protocol';
 import { countWithin, type TraitBuckets } from '../profiles/profile';
 import { matchesWhere, pathOf } from './match';
@@ -24,8 +28,23 @@ export interface Engine {
   hasTrait(id: string): boolean;
   /** Ids of the traits the event matches, each once, in no particular order. */
   traitsFor(event: WireEvent): string[];
-  /** Ids of the segments that hold on `today` (a UTC day number) for these counts, in rules order. */
-  segmentsFor(traits: TraitBuckets, today: number): string[];
+  /**
+   * Identifies what evaluation depends on (trait ids, segments, ttl): a profile records it with
+   * its segments, so a later call knows whether they are still this engine's answer.
+   */
+  readonly fingerprint: string;
+  /**
+   * Ids of the segments that hold on `today` (a UTC day number) for these counts, in rules order.
+   * With `since` (this engine's answer earlier on the same day, and the traits counted since),
+   * only the segments naming a changed trait are evaluated.
+   */
+  segmentsFor(traits: TraitBuckets, today: number, since?: SinceEarlierToday): string[];
+}
+
+/** What a visitor's previous evaluation (same engine, same UTC day) tells the next one. */
+export interface SinceEarlierToday {
+  previous: readonly string[];
+  changed: ReadonlySet<string>;
 }
 
 export function compileRules(rules: Rules): Engine {
@@ -42,31 +61,61 @@ export function compileRules(rules: Rules): Engine {
   const whenEmpty = nodes.flatMap((node, i) => (holds(node, () => 0) ? [i] : []));
   const keepDays = Math.max(defaultDays, ...nodes.flatMap((n) => windowsOf(n)));
   const traitIds = new Set(rules.traits.map((t) => t.id));
+  // Without `not`, more counts never make a segment stop holding.
+  const monotone = nodes.map((node) => !hasNot(node));
+  const indexOf = new Map(rules.segments.map((s, i) => [s.id, i]));
 
   return {
     rules,
     keepDays,
+    fingerprint: fingerprintOf(rules),
     hasTrait: (id) => traitIds.has(id),
     traitsFor: traitIndex,
-    segmentsFor(traits, today) {
+    segmentsFor(traits, today, since) {
       const touched = new Set<number>();
-      for (const t of traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
+      for (const t of since ? since.changed : traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
       const cache = new Map<string, number>();
       const count = (trait: string, days: number) => {
+        const buckets = traits.get(trait);
+        if (!buckets) return 0; // the common case: no key to build
         const key = `${days}\n${trait}`;
         let n = cache.get(key);
-        if (n === undefined) {
-          const buckets = traits.get(trait);
-          cache.set(key, (n = buckets ? countWithin(buckets, today, days) : 0));
-        }
+        if (n === undefined) cache.set(key, (n = countWithin(buckets, today, days)));
         return n;
       };
+      // Untouched segments keep the answer they had: the previous one today, else the one for no counts.
+      const before = since ? indicesOf(since.previous, indexOf) : new Set(whenEmpty);
       const held: number[] = [];
-      for (const i of touched) if (holds(nodes[i], count)) held.push(i);
-      for (const i of whenEmpty) if (!touched.has(i)) held.push(i);
+      for (const i of before) if (!touched.has(i)) held.push(i);
+      for (const i of touched) if ((since && monotone[i] && before.has(i)) || holds(nodes[i], count)) held.push(i);
       return held.sort((a, b) => a - b).map((i) => rules.segments[i].id);
     },
   };
+}
+
+/** What evaluation depends on: which traits exist (counts of others are dropped), the segments, the ttl. */
+function fingerprintOf(rules: Rules): string {
+  const basis = JSON.stringify([
+    rules.ttlDays,
+    rules.traits.map((t) => t.id),
+    rules.segments.map((s) => [s.id, s.rule]),
+  ]);
+  return createHash('sha256').update(basis).digest('base64url').slice(0, 16);
+}
+
+function indicesOf(ids: readonly string[], indexOf: ReadonlyMap<string, number>): Set<number> {
+  const out = new Set<number>();
+  for (const id of ids) {
+    const i = indexOf.get(id);
+    if (i !== undefined) out.add(i);
+  }
+  return out;
+}
+
+function hasNot(node: Node): boolean {
+  if ('trait' in node) return false;
+  if ('not' in node) return true;
+  return ('and' in node ? node.and : node.or).some(hasNot);
 }
 
 function resolve(rule: Rule, defaultDays: number): Node {

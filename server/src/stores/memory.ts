@@ -1,10 +1,12 @@
 /**
  * In-process store (tests, demos, a single instance that may forget on restart). Profiles are
- * kept encoded, as the other stores keep them, so nothing outside can change a stored profile
- * and the memory store behaves exactly like the others. Bounded: once full, the least recently
- * updated visitor is forgotten.
+ * kept as the objects updates write (no JSON per call). That is safe because profiles are values
+ * (profiles/profile.ts): a change function gets the stored profile and makes a new one, sharing
+ * what did not change, and never alters the one it got; `get`, for everyone else, answers a copy,
+ * so nothing outside can change a stored profile. Bounded: once full, the least recently updated
+ * visitor is forgotten.
  */
-import { decodeProfile, encodeProfile, type Profile } from '../profiles/profile';
+import { copyProfile, type Profile } from '../profiles/profile';
 import { randomBytes } from 'node:crypto';
 import {
   LeaseLostError,
@@ -30,7 +32,7 @@ export interface MemoryProfileStore extends ProfileStore {
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfileStore {
   const now = options.now ?? Date.now;
   const max = options.maxProfiles ?? DEFAULT_MAX_PROFILES;
-  const rows = new Map<string, { text: string; expiresAt: number; v: number }>();
+  const rows = new Map<string, { profile: Profile; expiresAt: number; v: number }>();
   const epoch = randomBytes(6).toString('hex');
   const leases = new Map<string, { owner: string; token: number; until: number }>();
   let tokens = 0;
@@ -48,7 +50,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
     const row = rows.get(uid);
     if (!row) return;
     if (row.expiresAt <= now()) return void rows.delete(uid);
-    return decodeProfile(row.text);
+    return row.profile;
   };
 
   const firstAfter = (seq: number) => {
@@ -135,7 +137,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
         // Re-inserting moves the uid to the end of the Map's order: the first key is the stalest.
         const v = Math.max((rows.get(uid)?.v ?? 0) + 1, now() * 1000);
         rows.delete(uid);
-        rows.set(uid, { text: encodeProfile(write.profile), expiresAt: write.expiresAt, v });
+        rows.set(uid, { profile: write.profile, expiresAt: write.expiresAt, v });
         if (rows.size > max) rows.delete(rows.keys().next().value!);
         const d = write.deliver;
         if (d && (d.entered.length || d.exited.length)) {
@@ -154,7 +156,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryProfi
       return result;
     },
     async get(uid) {
-      return read(uid);
+      const profile = read(uid);
+      return profile && copyProfile(profile);
     },
     async ping() {},
     async close() {},

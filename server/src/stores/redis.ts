@@ -264,7 +264,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
         const [data, expiresAt] = (reply ?? []) as (string | null)[];
         if (error || !data || !(Number(expiresAt) > now())) return;
         const profile = decodeProfile(data);
-        if (profile) rows.push({ uid: keys[i].slice(`${prefix}profile:`.length), segments: profile.segments });
+        if (profile) rows.push({ uid: keys[i].slice(`${prefix}profile:`.length), segments: [...profile.segments] });
       });
       return { rows, next: next == '0' ? undefined : next, mayRepeat: true };
     },

@@ -129,7 +129,9 @@ export interface Outbox {
 
 /**
  * Given the stored profile (undefined: none, or expired), says what to write (nothing when
- * `write` is absent) and what `update` resolves with. Must be pure: it may run more than once.
+ * `write` is absent) and what `update` resolves with. Must be pure: it may run more than once,
+ * and it never changes `current` (the memory store hands it the stored object itself); the
+ * profile it writes is the store's from then on, and nothing changes it afterwards either.
  */
 export type Change<T> = (current: Profile | undefined) => { write?: ProfileWrite; result: T };
 
