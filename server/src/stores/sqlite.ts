@@ -1,8 +1,13 @@
 /**
  * The embedded store: one SQLite file (better-sqlite3 12, WAL). Profiles survive restarts.
- * Each update is one `BEGIN IMMEDIATE` transaction, so it is atomic per uid even when several
- * processes open the same file (they then wait on each other's writes: for several instances,
- * Redis is the better fit). The server-to-server outbox row is written in the same transaction.
+ * Updates are committed in groups: those asked for in one turn of the event loop run, one after
+ * the other, in one `BEGIN IMMEDIATE` transaction at the end of that turn (group commit), and
+ * each resolves only once that transaction has committed, so no answer goes out before its
+ * write is in the file. One transaction per turn instead of one per call: under load most of
+ * a transaction's cost (taking the write lock, appending the commit to the WAL) is shared.
+ * It is atomic per uid even when several processes open the same file (they then wait on each
+ * other's writes: for several instances, Redis is the better fit). The server-to-server outbox
+ * row is written in the same transaction as its profile.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -23,6 +28,16 @@ import {
 export interface SqliteStoreOptions extends StoreOptions {
   /** How often expired profiles are deleted (ms). Default 10 minutes. */
   purgeEveryMs?: number;
+  /** Called after each group of updates has committed, with how many it held (tests, diagnostics). */
+  onCommit?: (updates: number) => void;
+}
+
+/** An update waiting for its group's transaction. */
+interface Pending {
+  uid: string;
+  change: Change<unknown>;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -75,7 +90,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const insertOutbox = db.prepare<[string, string, string, number, number, string]>(
     'INSERT INTO outbox (uid, entered, exited, at, v, segments) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const transact = db.transaction((uid: string, change: Change<unknown>) => {
+  /** One update inside the group's transaction: read the row, run the change, write what it says. */
+  const updateRow = (uid: string, change: Change<unknown>) => {
     const row = select.get(uid); // one read: the profile and its version
     const { write, result } = change(live(row));
     if (write) {
@@ -96,7 +112,38 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       }
     }
     return result;
-  });
+  };
+  /**
+   * Runs a group in one transaction. A change that throws (a bug, not the database) fails its own
+   * call only: it throws before its update wrote anything. A database error fails the whole
+   * group: the transaction rolls back and every call in it is answered 503.
+   */
+  const runGroup = db.transaction((group: Pending[]) =>
+    group.map(({ uid, change }) => {
+      try {
+        return { ok: true as const, value: updateRow(uid, change) };
+      } catch (error) {
+        if (error instanceof Database.SqliteError) throw error;
+        return { ok: false as const, error };
+      }
+    }),
+  );
+  let queue: Pending[] = [];
+  const flush = () => {
+    const group = queue;
+    queue = [];
+    if (!group.length) return; // close() committed it already
+    let outcomes;
+    try {
+      outcomes = guard(() => runGroup.immediate(group));
+    } catch (error) {
+      for (const p of group) p.reject(error);
+      return;
+    }
+    // Committed: now every call of the group may answer.
+    options.onCommit?.(group.length);
+    outcomes.forEach((o, i) => (o.ok ? group[i].resolve(o.value) : group[i].reject(o.error)));
+  };
   const outbox = sqliteOutbox(db, now, <T>(step: () => T) => guard(step));
 
   /** Runs a database step; SQLite's own failures (disk full, I/O, locked too long) become StoreUnavailableError. */
@@ -122,8 +169,13 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
   return {
     kind: 'sqlite',
-    async update<T>(uid: string, change: Change<T>): Promise<T> {
-      return guard(() => transact.immediate(uid, change) as T);
+    update<T>(uid: string, change: Change<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        // The first update of a turn schedules the group's commit after the turn's I/O callbacks,
+        // so the calls whose requests arrived in this turn join it.
+        if (!queue.length) setImmediate(flush);
+        queue.push({ uid, change: change as Change<unknown>, resolve: resolve as (r: unknown) => void, reject });
+      });
     },
     async get(uid) {
       return guard(() => read(uid));
@@ -133,6 +185,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     },
     async close() {
       clearInterval(timer);
+      if (queue.length && db.open) flush(); // updates asked for before close still commit
       if (db.open) db.close();
     },
     outbox,
@@ -246,7 +299,7 @@ function sqliteOutbox(db: BetterSqlite3.Database, now: () => number, guard: <T>(
       const rows = guard(() => page.all(cursor, now(), limit));
       for (const r of rows) {
         const segments = decodeProfile(r.data)?.segments;
-        if (segments) out.push({ uid: r.uid, segments });
+        if (segments) out.push({ uid: r.uid, segments: [...segments] });
       }
       return { rows: out, next: rows.length == limit ? rows[rows.length - 1].uid : undefined };
     },
