@@ -1,48 +1,81 @@
-/** autocannon runs against one URL, with per-request bodies and sub-millisecond latencies. */
-import autocannon from 'autocannon';
+/**
+ * The load generator's handle: autocannon runs in a child process of its own
+ * (bench/lib/load-driver.mjs), never in the bench process, so what the bench does between runs
+ * does not compete with it and the servers' CPU time is theirs alone. Runs against one URL, with
+ * per-request bodies built in the child from a spec (bodyMaker in bench/lib/workload.mjs) and
+ * sub-millisecond latencies.
+ */
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { BENCH_DIR } from './paths.mjs';
 import { median, quantile } from './stats.mjs';
 
-const HEADERS = { 'content-type': 'text/plain;charset=UTF-8' };
-
 /**
- * One autocannon run; `body()` builds each request's body. Latencies of 2xx answers are pushed
- * into `latencies` (ms, from every response: autocannon's own histogram keeps whole
- * milliseconds). Returns the 2xx count, the run's duration, errors and non-2xx answers, and
- * autocannon's p99 (for rate-limited runs corrected for coordinated omission).
+ * Starts the load generator process: { pid, hit, load, seed, stop }.
+ *   hit(url, { seconds | amount, connections, overallRate, body, latencies? })
+ *     one autocannon run; 2xx latencies are pushed into the `latencies` array when given (ms,
+ *     from every response: autocannon's own histogram keeps whole milliseconds). Returns the 2xx
+ *     count, the run's duration, errors and non-2xx answers, autocannon's p99 (for rate-limited
+ *     runs corrected for coordinated omission) and the CPU seconds the generator itself used.
+ *   load(url, { warmupSeconds, ...hit options })  a single measured run after an optional warm-up.
+ *   seed(url, { calls, concurrency, body })  exactly `calls` calls (every one sent and answered).
  */
-export async function hit(url, { seconds, connections = 10, pipelining = 1, overallRate, amount, body, latencies }) {
-  const requests = [
-    {
-      method: 'POST',
-      path: '/v1/rtc',
-      headers: HEADERS,
-      setupRequest(req) {
-        req.body = body();
-        return req;
-      },
-    },
-  ];
-  const instance = autocannon({
-    url,
-    connections,
-    pipelining,
-    requests,
-    timeout: 10,
-    ...(overallRate && { overallRate }),
-    ...(amount ? { amount } : { duration: seconds }),
+export async function startLoadGenerator() {
+  const child = fork(join(BENCH_DIR, 'lib/load-driver.mjs'), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  if (latencies) {
-    instance.on('response', (_client, status, _bytes, ms) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
+  const pending = new Map();
+  let nextId = 0;
+  let exited;
+  const gone = new Promise((resolve) => child.once('exit', (code, signal) => resolve((exited = code ?? signal))));
+  gone.then(() => {
+    for (const { reject } of pending.values()) reject(new Error(`the load generator exited (${exited})`));
+    pending.clear();
+  });
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    gone.then(() => reject(new Error(`the load generator exited (${exited}) before it was ready`)));
+  });
+  child.on('message', ({ id, result, error }) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    if (error) p.reject(new Error(`load generator: ${error}`));
+    else p.resolve(result);
+  });
+  const call = (op, opts) =>
+    new Promise((resolve, reject) => {
+      if (exited !== undefined) return reject(new Error(`the load generator exited (${exited})`));
+      const id = ++nextId;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, ...opts });
     });
+
+  async function hit(url, { latencies, ...opts }) {
+    const r = await call('load', { url, ...opts, latencies: !!latencies });
+    if (latencies) for (const ms of r.latencies) latencies.push(ms);
+    delete r.latencies;
+    return r;
   }
-  const r = await instance;
+
   return {
-    ok: r['2xx'],
-    duration: r.duration,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-    p99Autocannon: r.latency.p99,
+    pid: child.pid,
+    hit,
+    seed: (url, opts) => call('seed', { url, ...opts }),
+    async load(url, { warmupSeconds = 0, ...opts }) {
+      if (warmupSeconds) await hit(url, { ...opts, amount: undefined, seconds: warmupSeconds });
+      const latencies = [];
+      const run = await hit(url, { ...opts, latencies });
+      return summarizeRuns([run], latencies);
+    },
+    async stop() {
+      if (exited !== undefined) return;
+      child.disconnect();
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(t);
+    },
   };
 }
 
@@ -60,12 +93,4 @@ export function summarizeRuns(runs, latencies) {
     errors: runs.reduce((s, r) => s + r.errors, 0),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
   };
-}
-
-/** A single measured run after an optional warm-up. */
-export async function load(url, { warmupSeconds = 0, ...opts }) {
-  if (warmupSeconds) await hit(url, { ...opts, amount: undefined, seconds: warmupSeconds });
-  const latencies = [];
-  const run = await hit(url, { ...opts, latencies });
-  return summarizeRuns([run], latencies);
 }

@@ -1,7 +1,11 @@
-/** Child processes the server part starts and always stops: servers under test and redis-server. */
-import { spawn } from 'node:child_process';
+/**
+ * Child processes the server part starts and always stops (servers under test, redis-server),
+ * and what it reads about them from /proc: memory and CPU time.
+ */
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 
 /**
  * Spawns `cmd args` and resolves once a stdout line matches `ready` (with the match), or rejects
@@ -73,4 +77,41 @@ export function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+let clockTicks;
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, nearly always 100). */
+function ticksPerSecond() {
+  if (clockTicks == null) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU seconds a process has used so far, user + system, all its threads (live and exited), from
+ * /proc/<pid>/stat (utime and stime; resolution one clock tick, 10 ms). NaN when unreadable.
+ */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return NaN;
+  }
+}
+
+/** The 1, 5 and 15 minute load averages, from /proc/loadavg (os.loadavg() elsewhere). */
+export function loadAverage() {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  } catch {
+    return loadavg().map((x) => +x.toFixed(2));
+  }
 }

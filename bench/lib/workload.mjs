@@ -32,23 +32,55 @@ export function generateRules(n) {
   return { ttlDays: 30, description: `bench: ${n} generated segments`, traits, segments };
 }
 
-export const uidOf = (i) => `u${String(i).padStart(11, '0')}`;
+/** Visitor ids of the workload: `u` (or another one-letter `prefix`) and 11 digits, e.g. u00000000042. */
+export const uidOf = (i, prefix = 'u') => `${prefix}${String(i).padStart(11, '0')}`;
 
 let eventSeq = 0;
+let freshSeq = 0;
 const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 
-/**
- * One real-time call body: a fresh event id (so the server counts it), the given visitor, and
- * signals that match MATCHED_PER_REQUEST consecutive generated traits chosen at random.
- */
-export function requestBody(uid, segments) {
+/** One page event with a fresh id, its signals matching MATCHED_PER_REQUEST generated traits chosen at random. */
+function eventJson(segments) {
   const groups = Math.max(1, Math.floor(segments / KEYS));
   const base = KEYS * Math.floor(Math.random() * groups);
   let signals = '';
   for (let j = 0; j < MATCHED_PER_REQUEST; j++) signals += `"c_k${j}":"v${base + j}",`;
   return (
-    `{"v":1,"site":"bench","uid":"${uid}","events":[{"id":"e${run}-${++eventSeq}","type":"page","ts":${Date.now()},` +
+    `{"id":"e${run}-${++eventSeq}","type":"page","ts":${Date.now()},` +
     `"url":"https://www.news.pub.test/sports/f1/race-report","ref":"https://www.news.pub.test/sports","title":"Race report",` +
-    `"signals":{${signals}"c_section":"sports","c_tags":["f1","motor"],"p_subscriber":true}}]}`
+    `"signals":{${signals}"c_section":"sports","c_tags":["f1","motor"],"p_subscriber":true}}`
   );
+}
+
+/**
+ * One real-time call body: the given visitor and `events` page events (1 unless seeding), each
+ * with a fresh id (so the server counts it) and signals that match MATCHED_PER_REQUEST
+ * consecutive generated traits chosen at random.
+ */
+export function requestBody(uid, segments, events = 1) {
+  let list = eventJson(segments);
+  for (let k = 1; k < events; k++) list += `,${eventJson(segments)}`;
+  return `{"v":1,"site":"bench","uid":"${uid}","events":[${list}]}`;
+}
+
+/**
+ * A body maker from a plain (serializable) spec, so the load generator's own process can build
+ * the bodies:
+ *   { segments, visitors: { random: N, prefix? } }   a visitor picked at random among N
+ *   { segments, visitors: { from, to, prefix? } }     visitors from .. to-1 in turn, then again
+ *   { segments, visitors: 'fresh' }                    a new visitor on every call
+ * plus `events` (page events per call, default 1).
+ */
+export function bodyMaker({ segments, visitors, events = 1 }) {
+  let uid;
+  if (visitors == 'fresh') uid = () => `n${run}x${++freshSeq}`;
+  else if (visitors.random) uid = () => uidOf(Math.floor(Math.random() * visitors.random), visitors.prefix);
+  else {
+    let next = visitors.from;
+    uid = () => {
+      if (next >= visitors.to) next = visitors.from;
+      return uidOf(next++, visitors.prefix);
+    };
+  }
+  return () => requestBody(uid(), segments, events);
 }
