@@ -56,8 +56,8 @@ export interface AppOptions {
   distDir?: string;
   /**
    * Serve the demo page (examples/demo.html in this package) at `/` and the SDK files it loads
-   * (`/segtag.min.js`, `/segtag.mjs`, the other npm modules, `/stub.js`, js-cookie); without it
-   * those paths are 404. Default true here; the CLI serves them only with `--demo`.
+   * (`/segtag.min.js`, `/segtag.mjs`, the other npm modules, `/stub.js`); without it those paths
+   * are 404. Default true here; the CLI serves them only with `--demo`.
    */
   demo?: boolean;
   /** Requests per client IP per window (@fastify/rate-limit); the probes are exempt. Default: none. */
@@ -300,7 +300,6 @@ export function createApp(options: AppOptions): App {
       void routes.register(
         staticRoutes({
           distDir: options.distDir === undefined ? sdk.distDir : resolve(options.distDir),
-          jsCookie: sdk.jsCookie,
           demoPage: DEMO_PAGE,
         }),
       );

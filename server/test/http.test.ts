@@ -475,8 +475,11 @@ describe('static files and the demo page', () => {
     'cookie.mjs': 'export const c = 1;',
     'lib/core/client.mjs': 'export const a = 1;',
     'lib/core/client.mjs.map': '{"version":3,"x":2}',
+    // The part of js-cookie the npm build bundles, imported by the build's own modules.
+    'lib/vendor/js-cookie.mjs': 'export const j = 1;',
   };
   mkdirSync(join(dist, 'lib/core'), { recursive: true });
+  mkdirSync(join(dist, 'lib/vendor'), { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dist, name), text);
   writeFileSync(join(dist, 'secret.txt'), 'not for serving');
   writeFileSync(join(dist, 'lib/secret.txt'), 'not for serving');
@@ -492,6 +495,7 @@ describe('static files and the demo page', () => {
     ['/cookie.mjs', 'text/javascript; charset=utf-8'],
     ['/lib/core/client.mjs', 'text/javascript; charset=utf-8'],
     ['/lib/core/client.mjs.map', 'application/json; charset=utf-8'],
+    ['/lib/vendor/js-cookie.mjs', 'text/javascript; charset=utf-8'],
   ])('GET %s', async (path, type) => {
     const res = await s.app.fastify.inject(path);
     expect(res.statusCode).toBe(200);
@@ -500,10 +504,25 @@ describe('static files and the demo page', () => {
     expect(res.body).toBe(files[path.slice(1)]);
   });
 
-  it('GET js-cookie for an import map', async () => {
-    const res = await s.app.fastify.inject('/node_modules/js-cookie/dist/js.cookie.mjs?v=1');
-    expect(res.statusCode).toBe(200);
-    expect(res.body).toBe(readFileSync(join(REPO_DIR, 'node_modules/js-cookie/dist/js.cookie.mjs'), 'utf8'));
+  describe("the SDK's own build (the segtag package's dist/)", () => {
+    const built = withApp();
+
+    it('GET /lib/vendor/js-cookie.mjs: the part of js-cookie the npm build bundles and imports', async () => {
+      const res = await built.app.fastify.inject('/lib/vendor/js-cookie.mjs?v=1');
+      expect([res.statusCode, res.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
+      expect(res.body).toBe(readFileSync(join(REPO_DIR, 'dist/lib/vendor/js-cookie.mjs'), 'utf8'));
+    });
+
+    it('GET js-cookie at its old import-map path: the same 404 as any unknown path (the builds bundle it)', async () => {
+      const old = await built.app.fastify.inject('/node_modules/js-cookie/dist/js.cookie.mjs?v=1');
+      const unknown = await built.app.fastify.inject('/node_modules/nothing/here.mjs');
+      expect([old.statusCode, old.headers['content-type'], old.json()]).toEqual([
+        404,
+        'application/json; charset=utf-8',
+        { error: 'not found' },
+      ]);
+      expect([old.statusCode, old.body]).toEqual([unknown.statusCode, unknown.body]);
+    });
   });
 
   it('HEAD answers headers only', async () => {
@@ -592,6 +611,7 @@ describe('static files and the demo page', () => {
       '/cookie.mjs',
       '/lib/core/client.mjs',
       '/lib/core/client.mjs.map',
+      '/lib/vendor/js-cookie.mjs',
       '/node_modules/js-cookie/dist/js.cookie.mjs',
     ])('GET %s -> 404 JSON', async (path) => {
       const res = await off.app.fastify.inject(path);

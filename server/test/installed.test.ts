@@ -1,9 +1,9 @@
 /**
  * The built CLI as npm installs it in an app: node_modules/segtag-server (its `files`: dist/,
  * examples/) with its dependencies beside it, the segtag package beside it (here, this
- * repository), and without the optional ioredis. It finds the SDK's files, js-cookie and its own
- * examples through module resolution, keeps profiles in the default SQLite store under the
- * working directory, and says what to install when asked for a Redis store.
+ * repository), and without the optional ioredis. It finds the SDK's files (js-cookie is bundled in
+ * them) and its own examples through module resolution, keeps profiles in the default SQLite store
+ * under the working directory, and says what to install when asked for a Redis store.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -36,7 +36,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
-it('serves the demo, the SDK files and js-cookie, and keeps profiles in the default SQLite store', async () => {
+it('serves the demo and the SDK files (js-cookie bundled in them), and keeps profiles in the default SQLite store', async () => {
   const server = await startCli(['--log-level', 'silent', '--demo'], { cli, cwd: work });
   try {
     const db = join(work, '.data/segtag.db');
@@ -58,12 +58,15 @@ it('serves the demo, the SDK files and js-cookie, and keeps profiles in the defa
       '/stub.js': join(REPO_DIR, 'dist/stub.js'),
       '/segtag.mjs': join(REPO_DIR, 'dist/segtag.mjs'),
       '/protocol.mjs': join(REPO_DIR, 'dist/protocol.mjs'),
-      '/node_modules/js-cookie/dist/js.cookie.mjs': join(REPO_DIR, 'node_modules/js-cookie/dist/js.cookie.mjs'),
+      '/lib/vendor/js-cookie.mjs': join(REPO_DIR, 'dist/lib/vendor/js-cookie.mjs'),
     };
     for (const [path, file] of Object.entries(served)) {
       const got = await fetch(`${server.url}${path}`);
       expect([path, got.status, await got.text()]).toEqual([path, 200, readFileSync(file, 'utf8')]);
     }
+    // js-cookie itself is not served (nor needed: the SDK's builds bundle it).
+    const old = await fetch(`${server.url}/node_modules/js-cookie/dist/js.cookie.mjs`);
+    expect([old.status, await old.json()]).toEqual([404, { error: 'not found' }]);
   } finally {
     expect(await stopCli(server)).toBe(0);
   }

@@ -1,6 +1,7 @@
 /**
  * Where the server finds its own examples and the SDK's files: through Node's module resolution,
- * so whatever layout npm chose (segtag hoisted or not, js-cookie next to segtag or inside it).
+ * so wherever npm put the segtag package. The SDK's files are its dist/ folder only: the builds
+ * bundle js-cookie, so it is not looked for.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { REPO_DIR, SERVER_DIR } from './support/server';
 const tmp = mkdtempSync(join(tmpdir(), 'segtag-paths-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Writes `node_modules/<name>/package.json` under `dir`, exporting its package.json as segtag and js-cookie do. */
+/** Writes `node_modules/<name>/package.json` under `dir`, exporting its package.json as segtag does. */
 function fakePackage(dir: string, name: string) {
   const file = join(dir, 'node_modules', name, 'package.json');
   mkdirSync(dirname(file), { recursive: true });
@@ -30,36 +31,27 @@ describe('the package', () => {
 });
 
 describe('findSdkFiles', () => {
-  it('in the repository: the root package is segtag, js-cookie its dependency', () => {
-    expect(findSdkFiles()).toEqual({
-      distDir: join(REPO_DIR, 'dist'),
-      jsCookie: join(REPO_DIR, 'node_modules/js-cookie/dist/js.cookie.mjs'),
-    });
+  it('in the repository: the root package is segtag', () => {
+    expect(findSdkFiles()).toEqual({ distDir: join(REPO_DIR, 'dist') });
   });
 
-  it('installed, js-cookie nested under segtag: found from segtag, not from the server', () => {
-    const root = join(tmp, 'nested');
+  it('installed (a module URL): segtag next to the server, no js-cookie needed', () => {
+    const root = join(tmp, 'installed');
     const segtag = fakePackage(root, 'segtag');
-    const jsCookie = fakePackage(segtag, 'js-cookie');
     const cli = pathToFileURL(join(root, 'node_modules/segtag-server/dist/cli.mjs')).href;
-    expect(findSdkFiles(cli)).toEqual({
-      distDir: join(segtag, 'dist'),
-      jsCookie: join(jsCookie, 'dist/js.cookie.mjs'),
-    });
+    expect(findSdkFiles(cli)).toEqual({ distDir: join(segtag, 'dist') });
   });
 
-  it('installed, everything hoisted', () => {
-    const root = join(tmp, 'hoisted');
+  it('installed, a js-cookie package beside segtag or in it: still only dist/', () => {
+    const root = join(tmp, 'with-js-cookie');
     const segtag = fakePackage(root, 'segtag');
-    const jsCookie = fakePackage(root, 'js-cookie');
+    fakePackage(root, 'js-cookie');
+    fakePackage(segtag, 'js-cookie');
     const cli = join(root, 'node_modules/segtag-server/dist/cli.mjs');
-    expect(findSdkFiles(cli)).toEqual({
-      distDir: join(segtag, 'dist'),
-      jsCookie: join(jsCookie, 'dist/js.cookie.mjs'),
-    });
+    expect(findSdkFiles(cli)).toEqual({ distDir: join(segtag, 'dist') });
   });
 
-  it('without segtag or js-cookie: not found, no error', () => {
+  it('without segtag: not found, no error', () => {
     const root = join(tmp, 'bare');
     expect(findSdkFiles(join(root, 'cli.mjs'))).toEqual({});
     const segtag = fakePackage(root, 'segtag');

@@ -58,8 +58,8 @@ GET /metrics (Prometheus) and the probes on the admin port; a demo page at / wit
                         Retry-After is exposed; /event answers credentialed CORS (DIL),
                         /v1/rtc non-credentialed
   --demo                also serve the demo page at / and the SDK files it loads
-                        (/segtag.min.js, /segtag.mjs, the npm modules, /stub.js, js-cookie);
-                        without it those paths are 404 (npm start passes it)
+                        (/segtag.min.js, /segtag.mjs, the npm modules, /stub.js); without it
+                        those paths are 404 (npm start passes it)
   --admin-host HOST     interface of the admin listener: GET /metrics, /livez, /readyz, no
                         CORS (default 127.0.0.1: loopback only). /metrics is never on --port
   --admin-port N        port of the admin listener (default 9464; 0 picks a free one, printed)

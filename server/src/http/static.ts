@@ -1,6 +1,6 @@
 /**
  * The few files the server hands out: the built SDK (the script tag, the stub, and the npm build's
- * ES modules with the chunks they import), js-cookie for the demo's import map, and the demo page.
+ * ES modules with the modules they import, js-cookie's bundled part among them) and the demo page.
  * No directory is listed: fixed routes name their file, and an ES module is looked up by its
  * exact path inside the SDK's dist/ folder (an entry such as `destinations.mjs`, or a module the
  * entries import, `lib/core/client.mjs`), whose segments cannot leave it: no request can name
@@ -23,8 +23,6 @@ const MODULE_PATH = /^(?:lib\/(?:[\w-][\w.-]*\/)*)?[\w-][\w.-]*\.mjs(?:\.map)?$/
 export interface StaticOptions {
   /** The SDK's build output; undefined when the segtag package was not found. */
   distDir: string | undefined;
-  /** js-cookie's ES module; undefined when it was not found. */
-  jsCookie: string | undefined;
   /** The page served at `/`; undefined for none. */
   demoPage: string | undefined;
 }
@@ -35,7 +33,7 @@ interface Served {
 }
 
 /** The fixed routes and the file each serves. */
-export function staticFiles({ distDir, jsCookie, demoPage }: StaticOptions): Map<string, Served> {
+export function staticFiles({ distDir, demoPage }: StaticOptions): Map<string, Served> {
   const dist = (name: string) => distDir && join(distDir, name);
   const files = new Map<string, Served>([
     ['/segtag.min.js', { file: dist('segtag.min.js'), type: JS }],
@@ -43,7 +41,6 @@ export function staticFiles({ distDir, jsCookie, demoPage }: StaticOptions): Map
     ['/segtag.mjs', { file: dist('segtag.mjs'), type: JS }],
     ['/segtag.mjs.map', { file: dist('segtag.mjs.map'), type: MAP }],
     ['/stub.js', { file: dist('stub.js'), type: JS }],
-    ['/node_modules/js-cookie/dist/js.cookie.mjs', { file: jsCookie, type: JS }],
   ]);
   if (demoPage) files.set('/', { file: demoPage, type: HTML });
   return files;
