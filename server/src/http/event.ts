@@ -26,6 +26,7 @@ import { readCookie, resolveVisitor, visitorCookie } from './dcs-visitor';
 import { httpError, quote } from './errors';
 import { isCallback, jsonpBody, MAX_CALLBACK_CHARS } from './jsonp';
 import { LIMITS } from './rtc-schema';
+import { CREDENTIALED_CORS } from './cors';
 
 export const EVENT_PATH = '/event';
 /** Audience Manager's own limits: 8 KB for a GET URL, 32 KB for a POST body. */
@@ -158,8 +159,13 @@ export function eventRoutes(decide: Decide, rules: () => Rules, now: () => numbe
         },
       },
     };
-    app.get(EVENT_PATH, { schema: { response } }, handle);
-    app.post(EVENT_PATH, { bodyLimit: MAX_EVENT_BODY_BYTES, schema: { response } }, handle);
+    app.get(EVENT_PATH, { schema: { response }, config: CREDENTIALED_CORS }, handle);
+    app.post(EVENT_PATH, { bodyLimit: MAX_EVENT_BODY_BYTES, schema: { response }, config: CREDENTIALED_CORS }, handle);
+    // Its preflight is credentialed too (@fastify/cors answers it in its hook, with this route's
+    // config; its own `OPTIONS *` route would answer with the non-credentialed options).
+    app.options(EVENT_PATH, { config: CREDENTIALED_CORS }, (request, reply) =>
+      request.corsPreflightEnabled ? reply.send() : reply.callNotFound(),
+    );
   };
 }
 
