@@ -15,7 +15,7 @@ export interface Decision {
   uid: string;
   /** True when the server made up the uid (the request had none, or an invalid one). */
   assigned: boolean;
-  segments: string[];
+  segments: readonly string[];
   ack: string[];
   /** The rules the decision used (ttl, the /event cookie settings). */
   rules: Rules;

@@ -8,6 +8,7 @@ import type { WireEvent } from 'segtag/protocol';
 import type { Engine } from '../rules/compile';
 import type { IdBounds } from './event-ids';
 import { DAY_MS, dayOf, EventIds, type Buckets, type Profile } from './profile';
+import { TraitCounts } from './trait-counts';
 
 /**
  * Event ids kept per visitor for de-duplication: the most recent `maxIds`, none older than
@@ -27,7 +28,8 @@ export interface Applied {
   profile: Profile;
   /** When a store may forget the profile: its buckets have left every window and its event ids the de-duplication window. */
   expiresAt: number;
-  segments: string[];
+  /** The segments the visitor is in (never changed: it may be the profile's own list). */
+  segments: readonly string[];
   changes: SegmentChanges;
   /** Distinct ids of the call's events, in request order (including ones seen before). */
   ack: string[];
@@ -51,13 +53,13 @@ export function applyEvents(
   // The same rules earlier the same UTC day: no bucket has left a window since, and only the
   // segments naming a trait counted now can change.
   const sameDay = !!before && before.rules === engine.fingerprint && dayOf(before.lastSeen) == today;
-  const traits = sameDay ? new Map(before.traits) : keptTraits(engine, before, today);
+  const kept = sameDay ? TraitCounts.of(before.traits) : TraitCounts.of(keptTraits(engine, before, today));
 
   let seen = (before?.seen ?? EventIds.empty).trimmed(now, dedup);
   const ack: string[] = [];
   const inCall = new Set<string>();
   const fresh: string[] = []; // ids to remember
-  const changed = new Set<string>(); // traits counted in this call
+  const changed = new Map<string, Buckets>(); // traits counted in this call -> their new buckets
   let counted = 0;
   let duplicates = 0;
   for (const event of events) {
@@ -72,20 +74,14 @@ export function applyEvents(
       fresh.push(event.id);
     }
     counted++;
-    for (const id of engine.traitsFor(event)) {
-      changed.add(id);
-      bump(traits, id, today);
-    }
+    for (const id of engine.traitsFor(event)) changed.set(id, plusOne(changed.get(id) ?? kept.get(id), today));
   }
   if (fresh.length) seen = seen.with(fresh, now, dedup);
 
-  const segments = engine.segmentsFor(traits, today, sameDay ? { previous: before.segments, changed } : undefined);
-  const previous = new Set(before?.segments ?? []);
-  const current = new Set(segments);
-  const changes = {
-    entered: segments.filter((s) => !previous.has(s)),
-    exited: [...previous].filter((s) => !current.has(s)),
-  };
+  const traits = kept.with(changed);
+  const since = sameDay ? { previous: before.segments, counts: kept, changed: changed.keys() } : undefined;
+  const segments = engine.segmentsFor(traits, today, since);
+  const changes = segmentChanges(before?.segments ?? [], segments);
   const expiresAt = Math.max((today + engine.keepDays) * DAY_MS, now + dedup.maxAgeMs);
   return {
     profile: { traits, segments, lastSeen: now, seen, rules: engine.fingerprint },
@@ -112,9 +108,18 @@ function keptTraits(engine: Engine, before: Profile | undefined, today: number):
   return traits;
 }
 
-/** One more event for `trait` today, in a new buckets map (copy on write: the old one may be shared). */
-function bump(traits: Map<string, Buckets>, trait: string, today: number) {
-  const buckets = new Map(traits.get(trait));
-  buckets.set(today, (buckets.get(today) ?? 0) + 1);
-  traits.set(trait, buckets);
+/** `buckets` with one more event today, as a new map (copy on write: the old one may be shared). */
+function plusOne(buckets: Buckets | undefined, today: number): Buckets {
+  const next = new Map(buckets);
+  next.set(today, (next.get(today) ?? 0) + 1);
+  return next;
+}
+
+/** Segments entered and exited from `before` to `after`; most calls change nothing, which costs no sets. */
+function segmentChanges(before: readonly string[], after: readonly string[]): SegmentChanges {
+  if (before === after || (before.length == after.length && before.every((s, i) => s === after[i])))
+    return { entered: [], exited: [] };
+  const was = new Set(before);
+  const is = new Set(after);
+  return { entered: after.filter((s) => !was.has(s)), exited: before.filter((s) => !is.has(s)) };
 }

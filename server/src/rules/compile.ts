@@ -13,12 +13,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { WireEvent } from 'segtag/protocol';
-import { countWithin, type TraitBuckets } from '../profiles/profile';
+import { countWithin, type Buckets, type TraitBuckets } from '../profiles/profile';
 import { matchesWhere, pathOf } from './match';
 import type { Rule, Rules, Scalar, Trait } from './types';
 
 /** A rule with trait references resolved to their window. */
-type Node = { trait: string; atLeast: number; days: number } | { and: Node[] } | { or: Node[] } | { not: Node };
+/** A segment's rule, resolved; `window` numbers each distinct (trait, days) pair, for the per-call count memo. */
+type Node =
+  { trait: string; atLeast: number; days: number; window: number } | { and: Node[] } | { or: Node[] } | { not: Node };
 
 export interface Engine {
   readonly rules: Rules;
@@ -35,27 +37,42 @@ export interface Engine {
   readonly fingerprint: string;
   /**
    * Ids of the segments that hold on `today` (a UTC day number) for these counts, in rules order.
-   * With `since` (this engine's answer earlier on the same day, and the traits counted since),
-   * only the segments naming a changed trait are evaluated.
+   * With `since` (this engine's answer earlier on the same day, the counts then, and the traits
+   * counted since), only the segments with a condition whose outcome those counts changed are
+   * evaluated: a page-view trait counted on every call changes the outcome of `at least N page
+   * views` only on the call that reaches N.
    */
-  segmentsFor(traits: TraitBuckets, today: number, since?: SinceEarlierToday): string[];
+  segmentsFor(traits: TraitBuckets, today: number, since?: SinceEarlierToday): readonly string[];
 }
 
 /** What a visitor's previous evaluation (same engine, same UTC day) tells the next one. */
 export interface SinceEarlierToday {
   previous: readonly string[];
-  changed: ReadonlySet<string>;
+  /** The counts `previous` was evaluated with. */
+  counts: TraitBuckets;
+  /** The traits counted since. */
+  changed: Iterable<string>;
+}
+
+/** The conditions on one trait with the same window and threshold, and the segments using them. */
+interface Condition {
+  days: number;
+  atLeast: number;
+  segments: number[];
 }
 
 export function compileRules(rules: Rules): Engine {
   const defaultDays = Math.ceil(rules.ttlDays);
   const traitIndex = indexTraits(rules.traits);
 
-  const nodes = rules.segments.map((s) => resolve(s.rule, defaultDays));
+  const windows = new Map<string, number>(); // `${days}\n${trait}` -> its number
+  const nodes = rules.segments.map((s) => resolve(s.rule, defaultDays, windows));
+  const ids = rules.segments.map((s) => s.id);
   const byTrait = new Map<string, number[]>();
   nodes.forEach((node, i) => {
     for (const t of new Set(traitsOf(node))) push(byTrait, t, i);
   });
+  const conditions = conditionsByTrait(nodes);
   // Segments that hold for a visitor without any of their traits (only through `not`): computed
   // once here, so per call only the segments naming one of the visitor's traits are evaluated.
   const whenEmpty = nodes.flatMap((node, i) => (holds(node, () => 0) ? [i] : []));
@@ -63,7 +80,8 @@ export function compileRules(rules: Rules): Engine {
   const traitIds = new Set(rules.traits.map((t) => t.id));
   // Without `not`, more counts never make a segment stop holding.
   const monotone = nodes.map((node) => !hasNot(node));
-  const indexOf = new Map(rules.segments.map((s, i) => [s.id, i]));
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
+  const flagsByAnswer = new WeakMap<readonly string[], Uint8Array>();
 
   return {
     rules,
@@ -72,25 +90,66 @@ export function compileRules(rules: Rules): Engine {
     hasTrait: (id) => traitIds.has(id),
     traitsFor: traitIndex,
     segmentsFor(traits, today, since) {
-      const touched = new Set<number>();
-      for (const t of since ? since.changed : traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
-      const cache = new Map<string, number>();
-      const count = (trait: string, days: number) => {
-        const buckets = traits.get(trait);
-        if (!buckets) return 0; // the common case: no key to build
-        const key = `${days}\n${trait}`;
-        let n = cache.get(key);
-        if (n === undefined) cache.set(key, (n = countWithin(buckets, today, days)));
-        return n;
-      };
-      // Untouched segments keep the answer they had: the previous one today, else the one for no counts.
-      const before = since ? indicesOf(since.previous, indexOf) : new Set(whenEmpty);
-      const held: number[] = [];
-      for (const i of before) if (!touched.has(i)) held.push(i);
-      for (const i of touched) if ((since && monotone[i] && before.has(i)) || holds(nodes[i], count)) held.push(i);
-      return held.sort((a, b) => a - b).map((i) => rules.segments[i].id);
+      const memo: number[] = []; // window number -> count this call
+      const count = (node: TraitNode) => (memo[node.window] ??= countOf(traits.get(node.trait), today, node.days));
+      if (!since) {
+        // Every segment naming a trait the visitor has; the others answer as with no counts.
+        const held = new Uint8Array(nodes.length);
+        for (const i of whenEmpty) held[i] = 1;
+        const touched = new Set<number>();
+        for (const t of traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
+        for (const i of touched) held[i] = holds(nodes[i], count) ? 1 : 0;
+        return answer(held);
+      }
+      const touched = touchedSince(since, traits, today);
+      // The usual call changes no condition's outcome: the previous answer stands, as it is.
+      if (!touched.size) return since.previous;
+      const held = flagsOf(since.previous).slice();
+      let changed = false;
+      for (const i of touched) {
+        // A segment without `not` that held earlier today still holds: counts only grew.
+        if (monotone[i] && held[i]) continue;
+        const now = holds(nodes[i], count) ? 1 : 0;
+        changed ||= now != held[i];
+        held[i] = now;
+      }
+      return changed ? answer(held) : since.previous;
     },
   };
+
+  /** The segments whose conditions on the traits counted since changed outcome (counts only grew: same day). */
+  function touchedSince(since: SinceEarlierToday, traits: TraitBuckets, today: number): Set<number> {
+    const touched = new Set<number>();
+    for (const t of since.changed) {
+      const [before, after] = [since.counts.get(t), traits.get(t)];
+      for (const c of conditions.get(t) ?? []) {
+        const was = countOf(before, today, c.days) >= c.atLeast;
+        if (was != countOf(after, today, c.days) >= c.atLeast) for (const i of c.segments) touched.add(i);
+      }
+    }
+    return touched;
+  }
+
+  /** The ids of the flagged segments, in rules order; its flags are remembered for the next call. */
+  function answer(held: Uint8Array): readonly string[] {
+    const out: string[] = [];
+    for (let i = 0; i < held.length; i++) if (held[i]) out.push(ids[i]);
+    flagsByAnswer.set(out, held);
+    return out;
+  }
+
+  /** An earlier answer's flags: remembered while it lives (the memory store keeps it), else from its ids. */
+  function flagsOf(answer: readonly string[]): Uint8Array {
+    let held = flagsByAnswer.get(answer);
+    if (!held) {
+      held = new Uint8Array(nodes.length);
+      for (const id of answer) {
+        const i = indexOf.get(id);
+        if (i !== undefined) held[i] = 1;
+      }
+    }
+    return held;
+  }
 }
 
 /** What evaluation depends on: which traits exist (counts of others are dropped), the segments, the ttl. */
@@ -103,13 +162,21 @@ function fingerprintOf(rules: Rules): string {
   return createHash('sha256').update(basis).digest('base64url').slice(0, 16);
 }
 
-function indicesOf(ids: readonly string[], indexOf: ReadonlyMap<string, number>): Set<number> {
-  const out = new Set<number>();
-  for (const id of ids) {
-    const i = indexOf.get(id);
-    if (i !== undefined) out.add(i);
-  }
-  return out;
+function conditionsByTrait(nodes: Node[]): Map<string, Condition[]> {
+  const out = new Map<string, Map<string, Condition>>();
+  const visit = (node: Node, segment: number) => {
+    if ('trait' in node) {
+      let byKey = out.get(node.trait);
+      if (!byKey) out.set(node.trait, (byKey = new Map()));
+      const key = `${node.days} ${node.atLeast}`;
+      let c = byKey.get(key);
+      if (!c) byKey.set(key, (c = { days: node.days, atLeast: node.atLeast, segments: [] }));
+      if (c.segments.at(-1) !== segment) c.segments.push(segment);
+    } else if ('not' in node) visit(node.not, segment);
+    else ('and' in node ? node.and : node.or).forEach((n) => visit(n, segment));
+  };
+  nodes.forEach(visit);
+  return new Map([...out].map(([trait, byKey]) => [trait, [...byKey.values()]]));
 }
 
 function hasNot(node: Node): boolean {
@@ -118,11 +185,22 @@ function hasNot(node: Node): boolean {
   return ('and' in node ? node.and : node.or).some(hasNot);
 }
 
-function resolve(rule: Rule, defaultDays: number): Node {
-  if ('trait' in rule) return { trait: rule.trait, atLeast: rule.atLeast, days: rule.withinDays ?? defaultDays };
-  if ('and' in rule) return { and: rule.and.map((r) => resolve(r, defaultDays)) };
-  if ('or' in rule) return { or: rule.or.map((r) => resolve(r, defaultDays)) };
-  return { not: resolve(rule.not, defaultDays) };
+type TraitNode = Extract<Node, { trait: string }>;
+
+const countOf = (buckets: Buckets | undefined, today: number, days: number) =>
+  buckets ? countWithin(buckets, today, days) : 0;
+
+function resolve(rule: Rule, defaultDays: number, windows: Map<string, number>): Node {
+  if ('trait' in rule) {
+    const days = rule.withinDays ?? defaultDays;
+    const key = `${days}\n${rule.trait}`;
+    let window = windows.get(key);
+    if (window === undefined) windows.set(key, (window = windows.size));
+    return { trait: rule.trait, atLeast: rule.atLeast, days, window };
+  }
+  if ('and' in rule) return { and: rule.and.map((r) => resolve(r, defaultDays, windows)) };
+  if ('or' in rule) return { or: rule.or.map((r) => resolve(r, defaultDays, windows)) };
+  return { not: resolve(rule.not, defaultDays, windows) };
 }
 
 function traitsOf(node: Node): string[] {
@@ -137,8 +215,8 @@ function windowsOf(node: Node): number[] {
   return ('and' in node ? node.and : node.or).flatMap(windowsOf);
 }
 
-function holds(node: Node, count: (trait: string, days: number) => number): boolean {
-  if ('trait' in node) return count(node.trait, node.days) >= node.atLeast;
+function holds(node: Node, count: (node: TraitNode) => number): boolean {
+  if ('trait' in node) return count(node) >= node.atLeast;
   if ('and' in node) return node.and.every((n) => holds(n, count));
   if ('or' in node) return node.or.some((n) => holds(n, count));
   return !holds(node.not, count);
