@@ -179,16 +179,20 @@ describe('the fast path (issue 15)', () => {
       set: (name, value, days) => (log.push(`cookie ${name}`), c.set(name, value, days)),
       remove: (name) => (log.push(`remove ${name}`), c.remove(name)),
     };
-    fake.platform._storage = { ...st, set: (k, v) => (log.push('storage'), st.set(k, v)) };
+    fake.platform._storage = {
+      get: (k) => (log.push('storage read'), st.get(k)),
+      set: (k, v) => (log.push('storage'), st.set(k, v)),
+      remove: (k) => (log.push('storage'), st.remove(k)),
+    };
     fake.platform._post = (...args) => (log.push('request'), post(...args));
     return { ...fake, log };
   }
 
-  it('sends the first request before writing any cookie or storage', async () => {
+  it('sends the first request before reading storage or writing any cookie or storage', async () => {
     const { platform, log } = traced();
     const tag = createClient(cfg(), platform);
     await tag.page();
-    expect(log.slice(0, 3)).toEqual(['request', `cookie ${UID_COOKIE}`, 'storage']);
+    expect(log.slice(0, 4)).toEqual(['request', `cookie ${UID_COOKIE}`, 'storage read', 'storage']);
   });
 
   it('writes the visitor id once per page, and again only when the server assigns another', async () => {

@@ -117,6 +117,8 @@ export function createQueue(
    * Kept until the page is visible again, since a flush answered meanwhile pumps once more.
    */
   let left: boolean | undefined;
+  /** Whether this queue has written storage yet (see pump). */
+  let wrote = false;
   /** The next moment a pump may change something; each step below lowers it. */
   let wakeAt = Infinity;
 
@@ -156,6 +158,7 @@ export function createQueue(
    * back, oldest first, dropping the oldest over the caps.
    */
   function writeStored(t: number, others: Queued[]) {
+    wrote = true;
     for (const item of queue) {
       item._owner = me;
       item._leaseEnd = left ? t : Math.max(t, holdUntil) + lease;
@@ -216,19 +219,27 @@ export function createQueue(
   function pump(flush?: boolean) {
     const t = now();
     wakeAt = holdUntil > t ? holdUntil : Infinity;
+    // Until our first write, none of our events was ever stored, so no other tab can own one:
+    // the page's first call leaves before storage is read (a page's first read of it is slow).
+    if (!wrote) send(t, flush);
     const others = mergeStored(t);
+    // (After an early call, this only sets the timer for claims to verify, or joins a flush.)
+    send(t, flush);
+    writeStored(t, others);
+    if (stopped) return;
+    clearTimeout(timer);
+    if (wakeAt < Infinity) timer = setTimeout(pump, wakeAt - t);
+  }
+
+  /** Starts a call with the next batch, if one may start now; the leases are written right after. */
+  function send(t: number, flush?: boolean) {
     const batch = stopped ? [] : chooseBatch(t, flush);
     batch.forEach((item) => inFlight.add(item));
-    // The request leaves first; the leases are written right after it, in the same task.
     if (batch.length)
       deliver(
         batch.map((item) => item._event),
         flush,
       ).then((delivered) => settle(batch, delivered));
-    writeStored(t, others);
-    if (stopped) return;
-    clearTimeout(timer);
-    if (wakeAt < Infinity) timer = setTimeout(pump, wakeAt - t);
   }
 
   const stopListening = platform._lifecycle((hidden, leaving) => {
