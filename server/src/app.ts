@@ -247,8 +247,10 @@ export function createApp(options: AppOptions): App {
   let draining = false;
   // Set by close() after a drain: every answer ends its keep-alive connection.
   let closing = false;
-  fastify.addHook('onRequest', async (_request, reply) => {
+  // Hooks on every call take a callback, not `async`: no promise per call.
+  fastify.addHook('onRequest', (_request, reply, done) => {
     if (closing) reply.header('connection', 'close');
+    done();
   });
 
   // The store opens first: the rate limiter keeps its counts in it when it is Redis.

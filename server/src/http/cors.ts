@@ -45,11 +45,12 @@ export function isOriginAllowed(policy: CorsPolicy, origin: string, host: string
 /** Registers the 403 hook and @fastify/cors (call before the routes; `/event` adds CREDENTIALED_CORS). */
 export function corsHandling(app: FastifyInstance, policy: CorsPolicy) {
   // Added to the root instance before the plugin's own onRequest hook: it runs first.
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback, not `async`: no promise per call.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const origin = request.headers.origin;
-    if (origin === undefined || isOriginAllowed(policy, origin, request.headers.host)) return;
+    if (origin === undefined || isOriginAllowed(policy, origin, request.headers.host)) return done();
     // The body is never read: the connection is closed after the answer.
-    return reply.code(403).header('vary', 'Origin').header('connection', 'close').send({ error: 'origin not allowed' });
+    reply.code(403).header('vary', 'Origin').header('connection', 'close').send({ error: 'origin not allowed' });
   });
 
   void app.register(cors, {
