@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WireEvent } from 'segtag/protocol';
 import { applyEvents, DEDUP_WINDOW } from '../src/profiles/apply';
-import { EventIds } from '../src/profiles/event-ids';
+import { eventKey, EventIds } from '../src/profiles/event-ids';
 import { DAY_MS, decodeProfile, encodeProfile, type Profile } from '../src/profiles/profile';
 import { compileRules } from '../src/rules/compile';
 import { parseRules } from '../src/rules/parse';
@@ -179,7 +179,7 @@ describe('event ids: compact and bounded', () => {
 });
 
 describe('the stored format', () => {
-  it('a profile stored before version 2 (event ids as [id, time] pairs) still loads and de-duplicates', () => {
+  it('a profile stored in version 1 (event ids as [id, time] pairs) still loads and de-duplicates', () => {
     const day = Math.floor(at(0) / DAY_MS);
     const v1 = JSON.stringify({
       v: 1,
@@ -194,16 +194,47 @@ describe('the stored format', () => {
     const p = decodeProfile(v1)!;
     expect(p.traits.get('a')!.get(day)).toBe(2);
     expect(p.segments).toEqual(['has-a']);
-    expect(p.seen.get('old-2')).toBe(at(0, 10));
+    expect(p.seen.get(eventKey('old-2'))).toBe(at(0, 10));
     expect(p.rules).toBeUndefined();
 
     const engine = compileRules(rulesWith([{ id: 'has-a', rule: { trait: 'a', atLeast: 3 } }]));
     const a = applyEvents(engine, p, [page({ k: 'a' }, 'old-1'), page({ k: 'a' }, 'new-1')], at(0, 11));
     expect(a).toMatchObject({ counted: 1, duplicates: 1, segments: ['has-a'] });
-    // Written back as version 2, which reads back equal.
-    expect(JSON.parse(encodeProfile(a.profile)).v).toBe(2);
+    // Written back as version 3, which reads back equal.
+    expect(JSON.parse(encodeProfile(a.profile)).v).toBe(3);
     const back = decodeProfile(encodeProfile(a.profile))!;
     expect({ ...back, traits: new Map(back.traits) }).toEqual({ ...a.profile, traits: new Map(a.profile.traits) });
+  });
+
+  it('a profile stored in version 2 (the ids themselves in one string) loads, de-duplicates, and is written with keys', () => {
+    const day = Math.floor(at(0) / DAY_MS);
+    const v2 = JSON.stringify({
+      v: 2,
+      t: [['a', [[day, 2]]]],
+      s: ['has-a'],
+      l: at(0, 10),
+      i: `,old-1 ${at(0, 9).toString(36)},old-2 ${at(0, 10).toString(36)}`,
+      n: 2,
+      r: 'not-these-rules',
+    });
+    const p = decodeProfile(v2)!;
+    expect([...p.seen]).toEqual([
+      [eventKey('old-1'), at(0, 9)],
+      [eventKey('old-2'), at(0, 10)],
+    ]);
+    const engine = compileRules(rulesWith([{ id: 'has-a', rule: { trait: 'a', atLeast: 3 } }]));
+    const a = applyEvents(engine, p, [page({ k: 'a' }, 'old-2'), page({ k: 'a' }, 'new-1')], at(0, 11));
+    expect(a).toMatchObject({ counted: 1, duplicates: 1, segments: ['has-a'] });
+    const text = encodeProfile(a.profile);
+    expect(JSON.parse(text)).toMatchObject({ v: 3, n: 3 });
+    expect(text).not.toMatch(/old-|new-1/);
+  });
+
+  it('remembers 500 UUIDs in about 21 bytes each', () => {
+    const keys = Array.from({ length: 500 }, () => eventKey(crypto.randomUUID()));
+    const ids = EventIds.empty.with(keys, at(0), DEDUP_WINDOW);
+    expect(ids.size).toBe(500);
+    expect(ids.chars).toBeLessThanOrEqual(500 * 21);
   });
 
   it('rejects what is not a profile', () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WireEvent } from 'segtag/protocol';
 import { applyEvents, type Applied } from '../src/profiles/apply';
+import { eventKey } from '../src/profiles/event-ids';
 import { DAY_MS, encodeProfile, type Profile } from '../src/profiles/profile';
 import { compileRules, type Engine } from '../src/rules/compile';
 import { matchesWhere } from '../src/rules/match';
@@ -228,8 +229,8 @@ describe('de-duplication by event id', () => {
     many.call(at(0), ...Array.from({ length: 100 }, (_, i) => page({}, `x${i}`)));
     for (let c = 1; c < 6; c++) many.call(at(0), ...Array.from({ length: 100 }, (_, i) => page({}, `y${c}-${i}`)));
     expect(many.profile.seen.size).toBe(500);
-    expect(many.profile.seen.has('x99')).toBe(false);
-    expect(many.profile.seen.has('y1-0')).toBe(true);
+    expect(many.profile.seen.has(eventKey('x99'))).toBe(false);
+    expect(many.profile.seen.has(eventKey('y1-0'))).toBe(true);
     many.call(at(0), page({}, 'y1-0'), page({}, 'x0'));
     expect(many.last).toMatchObject({ counted: 1, duplicates: 1 });
   });

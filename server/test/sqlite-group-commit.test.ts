@@ -86,8 +86,8 @@ describe('sqlite: group commit', () => {
   });
 });
 
-describe('sqlite: the profile format before version 2', () => {
-  it('a stored version-1 row loads, de-duplicates its remembered ids and is rewritten as version 2', async () => {
+describe('sqlite: the profile formats before version 3', () => {
+  it('a stored version-1 row loads, de-duplicates its remembered ids and is rewritten as version 3 (keys, not ids)', async () => {
     const day = Math.floor(T0 / DAY_MS);
     const v1 = JSON.stringify({ v: 1, t: [['pv', [[day, 4]]]], s: [], l: T0 - 1000, e: [['old-id', T0 - 1000]] });
     const db = new Database(path);
@@ -114,6 +114,7 @@ describe('sqlite: the profile format before version 2', () => {
     const row = new Database(path, { readonly: true });
     const data = (row.prepare('SELECT data FROM profiles WHERE uid = ?').get('visitor-v1') as { data: string }).data;
     row.close();
-    expect(JSON.parse(data)).toMatchObject({ v: 2, n: 2 });
+    expect(JSON.parse(data)).toMatchObject({ v: 3, n: 2 });
+    expect(data).not.toContain('old-id');
   });
 });

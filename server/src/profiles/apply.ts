@@ -6,7 +6,7 @@
  */
 import type { WireEvent } from 'segtag/protocol';
 import type { Engine } from '../rules/compile';
-import type { IdBounds } from './event-ids';
+import { eventKey, type IdBounds } from './event-ids';
 import { DAY_MS, dayOf, EventIds, type Buckets, type Profile } from './profile';
 import { TraitCounts } from './trait-counts';
 
@@ -58,7 +58,7 @@ export function applyEvents(
   let seen = (before?.seen ?? EventIds.empty).trimmed(now, dedup);
   const ack: string[] = [];
   const inCall = new Set<string>();
-  const fresh: string[] = []; // ids to remember
+  const fresh: string[] = []; // keys of the ids to remember
   const changed = new Map<string, Buckets>(); // traits counted in this call -> their new buckets
   let counted = 0;
   let duplicates = 0;
@@ -67,11 +67,12 @@ export function applyEvents(
       if (inCall.has(event.id)) continue; // the same id twice in one call counts once
       inCall.add(event.id);
       ack.push(event.id);
-      if (seen.has(event.id)) {
+      const key = eventKey(event.id);
+      if (seen.has(key)) {
         duplicates++;
         continue;
       }
-      fresh.push(event.id);
+      fresh.push(key);
     }
     counted++;
     for (const id of engine.traitsFor(event)) changed.set(id, plusOne(changed.get(id) ?? kept.get(id), today));

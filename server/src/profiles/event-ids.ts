@@ -15,6 +15,16 @@
  * Ids are those of protocol v1 (`EVENT_ID`: no `,` and no space, so an entry can never match
  * across its neighbours); an id with either character is never remembered.
  */
+import { hash } from 'node:crypto';
+
+/**
+ * What a profile remembers of an event id: 66 bits of its SHA-1, 11 characters (base64url) whatever
+ * the id's length, and never a `,` or a space. A UUID kept this way takes 21 bytes with its time
+ * instead of 46, and the stored profile holds no event id at all. Two ids with the same key would
+ * count the second as a duplicate: with 500 remembered keys, one chance in about 10^17 per event.
+ */
+export const eventKey = (id: string): string => hash('sha1', id, 'base64url').slice(0, 11);
+
 const SEP = ',';
 const TIME = ' ';
 

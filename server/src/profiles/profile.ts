@@ -9,7 +9,7 @@
  * write), so the memory store can keep profiles as objects, and a profile handed to a change
  * function is never altered by it.
  */
-import { EventIds } from './event-ids';
+import { eventKey, EventIds } from './event-ids';
 
 export { EventIds } from './event-ids';
 
@@ -53,8 +53,9 @@ export const copyProfile = (p: Profile): Profile => decodeProfile(encodeProfile(
 
 // Stored form: compact JSON with arrays instead of objects, so ids from the rules file or the
 // network never become object keys (no `__proto__` surprises) and the text stays small.
-// Version 2 keeps the event ids as one string (event-ids.ts) and adds the rules fingerprint;
-// version 1 (`e`: [id, time] pairs) is still read, and rewritten as version 2 on the next call.
+// Version 3 keeps the event ids' keys (event-ids.ts: `eventKey`) as one string, with the rules
+// fingerprint; version 2 (the same with the ids themselves) and version 1 (`e`: [id, time] pairs)
+// are still read, their ids turned into keys, and rewritten as version 3 on the next call.
 interface StoredV1 {
   v: 1;
   t: [string, [number, number][]][];
@@ -63,11 +64,11 @@ interface StoredV1 {
   e: [string, number][];
 }
 interface Stored {
-  v: 2;
+  v: 2 | 3;
   t: [string, [number, number][]][];
   s: readonly string[];
   l: number;
-  /** The event ids (EventIds' stored form) and how many. */
+  /** The event ids' keys (version 2: the ids), in EventIds' stored form, and how many. */
   i: string;
   n: number;
   /** Profile.rules, when known. */
@@ -76,7 +77,7 @@ interface Stored {
 
 export function encodeProfile(p: Profile): string {
   const stored: Stored = {
-    v: 2,
+    v: 3,
     t: [...p.traits].map(([id, buckets]) => [id, [...buckets]]),
     s: p.segments,
     l: p.lastSeen,
@@ -94,7 +95,7 @@ const isNumber = (x: unknown): x is number => Number.isFinite(x);
 const isBuckets = (x: unknown): x is [number, number][] =>
   Array.isArray(x) && x.every((b) => isPair(b, isNumber, isNumber));
 
-/** Parses a stored profile (version 2, or 1 from before); undefined when the text is not one (the caller starts afresh). */
+/** Parses a stored profile (version 3, or 2 or 1 from before); undefined when the text is not one (the caller starts afresh). */
 export function decodeProfile(text: string): Profile | undefined {
   let s: Partial<Stored> | Partial<StoredV1>;
   try {
@@ -102,18 +103,20 @@ export function decodeProfile(text: string): Profile | undefined {
   } catch {
     return;
   }
-  if (!s || (s.v !== 1 && s.v !== 2) || !Array.isArray(s.t) || !Array.isArray(s.s) || !isNumber(s.l)) return;
+  if (!s || (s.v !== 1 && s.v !== 2 && s.v !== 3) || !Array.isArray(s.t) || !Array.isArray(s.s) || !isNumber(s.l))
+    return;
   if (!s.t.every((t) => isPair(t, isString, isBuckets)) || !s.s.every(isString)) return;
   let seen: EventIds | undefined;
   let rules: string | undefined;
   if (s.v == 1) {
     if (!Array.isArray(s.e) || !s.e.every((e) => isPair(e, isString, isNumber))) return;
-    seen = EventIds.fromPairs(s.e);
+    seen = keyed(s.e);
   } else {
-    const v2 = s as Partial<Stored>;
-    seen = EventIds.parse(v2.i, v2.n);
-    if (v2.r !== undefined && !isString(v2.r)) return;
-    rules = v2.r;
+    const v23 = s as Partial<Stored>;
+    seen = EventIds.parse(v23.i, v23.n);
+    if (seen && v23.v == 2) seen = keyed(seen);
+    if (v23.r !== undefined && !isString(v23.r)) return;
+    rules = v23.r;
   }
   if (!seen) return;
   return {
@@ -124,3 +127,7 @@ export function decodeProfile(text: string): Profile | undefined {
     ...(rules !== undefined && { rules }),
   };
 }
+
+/** Ids remembered before version 3, as the keys version 3 remembers. */
+const keyed = (pairs: Iterable<readonly [string, number]>) =>
+  EventIds.fromPairs([...pairs].map(([id, at]) => [eventKey(id), at] as const));
