@@ -71,7 +71,7 @@ describe('incremental evaluation', () => {
     expect(applyEvents(engine, older, [page({ k: 'b' })], at(0, 13)).segments).toEqual(['has-b']);
   });
 
-  it('answers what a full evaluation answers, over 200 random rule sets and calls across days', () => {
+  it('answers what a full evaluation answers, segments and changes, over 200 random rule sets and calls across days', () => {
     // A small deterministic PRNG: the same cases every run.
     let seed = 42;
     const rnd = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
@@ -98,6 +98,7 @@ describe('incremental evaluation', () => {
         const { rules: _r, ...unmarked } = profile ?? ({} as Profile);
         const full = applyEvents(incremental, profile && (unmarked as Profile), events, time);
         expect(a.segments).toEqual(full.segments);
+        expect(a.changes).toEqual(full.changes);
         profile = a.profile;
       }
     }

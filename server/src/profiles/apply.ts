@@ -80,9 +80,13 @@ export function applyEvents(
   if (fresh.length) seen = seen.with(fresh, now, dedup);
 
   const traits = kept.with(changed);
-  const since = sameDay ? { previous: before.segments, counts: kept, changed: changed.keys() } : undefined;
-  const segments = engine.segmentsFor(traits, today, since);
-  const changes = segmentChanges(before?.segments ?? [], segments);
+  const evaluated = sameDay
+    ? engine.segmentsSince(traits, today, { previous: before.segments, counts: kept, changed: changed.keys() })
+    : undefined;
+  const segments = evaluated?.segments ?? engine.segmentsFor(traits, today);
+  const changes = evaluated
+    ? { entered: evaluated.entered, exited: evaluated.exited }
+    : segmentChanges(before?.segments ?? [], segments);
   const expiresAt = Math.max((today + engine.keepDays) * DAY_MS, now + dedup.maxAgeMs);
   return {
     profile: { traits, segments, lastSeen: now, seen, rules: engine.fingerprint },

@@ -35,14 +35,15 @@ export interface Engine {
    * its segments, so a later call knows whether they are still this engine's answer.
    */
   readonly fingerprint: string;
+  /** Ids of the segments that hold on `today` (a UTC day number) for these counts, in rules order. */
+  segmentsFor(traits: TraitBuckets, today: number): readonly string[];
   /**
-   * Ids of the segments that hold on `today` (a UTC day number) for these counts, in rules order.
-   * With `since` (this engine's answer earlier on the same day, the counts then, and the traits
-   * counted since), only the segments with a condition whose outcome those counts changed are
-   * evaluated: a page-view trait counted on every call changes the outcome of `at least N page
-   * views` only on the call that reaches N.
+   * The same for a visitor this engine answered earlier on the same day (`since`), and the
+   * segments entered and exited since, in rules order. Only the segments with a condition whose
+   * outcome the counts since changed are evaluated: a page-view trait counted on every call
+   * changes the outcome of `at least N page views` only on the call that reaches N.
    */
-  segmentsFor(traits: TraitBuckets, today: number, since?: SinceEarlierToday): readonly string[];
+  segmentsSince(traits: TraitBuckets, today: number, since: SinceEarlierToday): Evaluated;
 }
 
 /** What a visitor's previous evaluation (same engine, same UTC day) tells the next one. */
@@ -52,6 +53,13 @@ export interface SinceEarlierToday {
   counts: TraitBuckets;
   /** The traits counted since. */
   changed: Iterable<string>;
+}
+
+/** An evaluation and what it changed. */
+export interface Evaluated {
+  segments: readonly string[];
+  entered: string[];
+  exited: string[];
 }
 
 /** The conditions on one trait with the same window and threshold, and the segments using them. */
@@ -89,33 +97,44 @@ export function compileRules(rules: Rules): Engine {
     fingerprint: fingerprintOf(rules),
     hasTrait: (id) => traitIds.has(id),
     traitsFor: traitIndex,
-    segmentsFor(traits, today, since) {
-      const memo: number[] = []; // window number -> count this call
-      const count = (node: TraitNode) => (memo[node.window] ??= countOf(traits.get(node.trait), today, node.days));
-      if (!since) {
-        // Every segment naming a trait the visitor has; the others answer as with no counts.
-        const held = new Uint8Array(nodes.length);
-        for (const i of whenEmpty) held[i] = 1;
-        const touched = new Set<number>();
-        for (const t of traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
-        for (const i of touched) held[i] = holds(nodes[i], count) ? 1 : 0;
-        return answer(held);
-      }
-      const touched = touchedSince(since, traits, today);
-      // The usual call changes no condition's outcome: the previous answer stands, as it is.
-      if (!touched.size) return since.previous;
+    segmentsFor(traits, today) {
+      const count = counter(traits, today);
+      // Every segment naming a trait the visitor has; the others answer as with no counts.
+      const held = new Uint8Array(nodes.length);
+      for (const i of whenEmpty) held[i] = 1;
+      const touched = new Set<number>();
+      for (const t of traits.keys()) for (const i of byTrait.get(t) ?? []) touched.add(i);
+      for (const i of touched) held[i] = holds(nodes[i], count) ? 1 : 0;
+      return answer(held);
+    },
+    segmentsSince(traits, today, since) {
+      const count = counter(traits, today);
       const held = flagsOf(since.previous).slice();
-      let changed = false;
-      for (const i of touched) {
+      const flipped: number[] = [];
+      for (const i of touchedSince(since, traits, today)) {
         // A segment without `not` that held earlier today still holds: counts only grew.
         if (monotone[i] && held[i]) continue;
         const now = holds(nodes[i], count) ? 1 : 0;
-        changed ||= now != held[i];
+        if (now == held[i]) continue;
         held[i] = now;
+        flipped.push(i);
       }
-      return changed ? answer(held) : since.previous;
+      // The usual call changes nothing: the previous answer stands, as it is.
+      if (!flipped.length) return { segments: since.previous, entered: [], exited: [] };
+      flipped.sort((a, b) => a - b);
+      return {
+        segments: answer(held),
+        entered: flipped.filter((i) => held[i]).map((i) => ids[i]),
+        exited: flipped.filter((i) => !held[i]).map((i) => ids[i]),
+      };
     },
   };
+
+  /** Counts of (trait, window) for these buckets on `today`, each computed once per call. */
+  function counter(traits: TraitBuckets, today: number) {
+    const memo: number[] = []; // window number -> count
+    return (node: TraitNode) => (memo[node.window] ??= countOf(traits.get(node.trait), today, node.days));
+  }
 
   /** The segments whose conditions on the traits counted since changed outcome (counts only grew: same day). */
   function touchedSince(since: SinceEarlierToday, traits: TraitBuckets, today: number): Set<number> {
