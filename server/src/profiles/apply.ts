@@ -11,9 +11,9 @@ import { DAY_MS, dayOf, EventIds, type Buckets, type Profile } from './profile';
 import { TraitCounts } from './trait-counts';
 
 /**
- * Event ids kept per visitor for de-duplication: the most recent `maxIds`, none older than
- * `maxAgeMs`, at most `maxChars` characters of stored form (bytes: ids are ASCII). 24,576 holds
- * 500 SDK ids (a 36-character UUID is 46 characters with its time); longer ids mean fewer.
+ * Event ids kept per visitor for de-duplication (as keys: event-ids.ts): the most recent
+ * `maxIds`, none older than `maxAgeMs`, at most `maxChars` characters of stored form (bytes: keys
+ * are ASCII). A key with its time takes 21 characters, so 500 take about 10,500.
  */
 export type DedupWindow = IdBounds;
 export const DEDUP_WINDOW: DedupWindow = { maxIds: 500, maxAgeMs: 7 * DAY_MS, maxChars: 24_576 };

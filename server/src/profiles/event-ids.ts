@@ -1,7 +1,7 @@
 /**
- * The event ids a profile remembers for de-duplication, oldest first. Each entry is
- * `,<id> <time in base 36>`; the stored form is all entries in one string (one JSON string,
- * nothing to escape).
+ * The event ids a profile remembers for de-duplication, as keys (`eventKey` below), oldest first.
+ * Each entry is `,<key> <time in base 36>`; the stored form is all entries in one string (one JSON
+ * string, nothing to escape).
  *
  * In memory the entries live in immutable chunks of up to CHUNK entries, and a new version
  * (`with`, `trimmed`) shares every chunk it did not change with the version before, which stays
@@ -12,8 +12,8 @@
  * Redis is searched once or twice in its one call, so its stored string stays one chunk, searched
  * with a substring search and never indexed, split or copied (JSON.parse already read it all).
  *
- * Ids are those of protocol v1 (`EVENT_ID`: no `,` and no space, so an entry can never match
- * across its neighbours); an id with either character is never remembered.
+ * The structure itself takes any string without `,` and space (so an entry can never match across
+ * its neighbours; `canRemember`), which every key is; it calls them ids.
  */
 import { hash } from 'node:crypto';
 
