@@ -78,13 +78,13 @@ export function compileRules(rules: Rules): Engine {
   const ids = rules.segments.map((s) => s.id);
   const byTrait = new Map<string, number[]>();
   nodes.forEach((node, i) => {
-    for (const t of new Set(traitsOf(node))) push(byTrait, t, i);
+    for (const t of new Set(leavesOf(node).map((leaf) => leaf.trait))) push(byTrait, t, i);
   });
   const conditions = conditionsByTrait(nodes);
   // Segments that hold for a visitor without any of their traits (only through `not`): computed
   // once here, so per call only the segments naming one of the visitor's traits are evaluated.
   const whenEmpty = nodes.flatMap((node, i) => (holds(node, () => 0) ? [i] : []));
-  const keepDays = Math.max(defaultDays, ...nodes.flatMap((n) => windowsOf(n)));
+  const keepDays = Math.max(defaultDays, ...nodes.flatMap((n) => leavesOf(n).map((leaf) => leaf.days)));
   const traitIds = new Set(rules.traits.map((t) => t.id));
   // Without `not`, more counts never make a segment stop holding.
   const monotone = nodes.map((node) => !hasNot(node));
@@ -183,18 +183,16 @@ function fingerprintOf(rules: Rules): string {
 
 function conditionsByTrait(nodes: Node[]): Map<string, Condition[]> {
   const out = new Map<string, Map<string, Condition>>();
-  const visit = (node: Node, segment: number) => {
-    if ('trait' in node) {
-      let byKey = out.get(node.trait);
-      if (!byKey) out.set(node.trait, (byKey = new Map()));
-      const key = `${node.days} ${node.atLeast}`;
+  nodes.forEach((node, segment) => {
+    for (const leaf of leavesOf(node)) {
+      let byKey = out.get(leaf.trait);
+      if (!byKey) out.set(leaf.trait, (byKey = new Map()));
+      const key = `${leaf.days} ${leaf.atLeast}`;
       let c = byKey.get(key);
-      if (!c) byKey.set(key, (c = { days: node.days, atLeast: node.atLeast, segments: [] }));
+      if (!c) byKey.set(key, (c = { days: leaf.days, atLeast: leaf.atLeast, segments: [] }));
       if (c.segments.at(-1) !== segment) c.segments.push(segment);
-    } else if ('not' in node) visit(node.not, segment);
-    else ('and' in node ? node.and : node.or).forEach((n) => visit(n, segment));
-  };
-  nodes.forEach(visit);
+    }
+  });
   return new Map([...out].map(([trait, byKey]) => [trait, [...byKey.values()]]));
 }
 
@@ -222,16 +220,11 @@ function resolve(rule: Rule, defaultDays: number, windows: Map<string, number>):
   return { not: resolve(rule.not, defaultDays, windows) };
 }
 
-function traitsOf(node: Node): string[] {
-  if ('trait' in node) return [node.trait];
-  if ('not' in node) return traitsOf(node.not);
-  return ('and' in node ? node.and : node.or).flatMap(traitsOf);
-}
-
-function windowsOf(node: Node): number[] {
-  if ('trait' in node) return [node.days];
-  if ('not' in node) return windowsOf(node.not);
-  return ('and' in node ? node.and : node.or).flatMap(windowsOf);
+/** A rule's conditions on traits, in rule order. */
+function leavesOf(node: Node): TraitNode[] {
+  if ('trait' in node) return [node];
+  if ('not' in node) return leavesOf(node.not);
+  return ('and' in node ? node.and : node.or).flatMap(leavesOf);
 }
 
 function holds(node: Node, count: (node: TraitNode) => number): boolean {
