@@ -12,17 +12,10 @@ import { DAY_MS, decodeProfile, encodeProfile, type Profile } from '../src/profi
 import { compileRules } from '../src/rules/compile';
 import { parseRules } from '../src/rules/parse';
 import { createMemoryStore } from '../src/stores/memory';
+import { page } from './support/events';
 
 const DAY0 = Date.UTC(2030, 5, 1);
 const at = (day: number, h = 12) => DAY0 + day * DAY_MS + h * 3_600_000;
-let n = 0;
-const page = (signals: WireEvent['signals'] = {}, id = `e${++n}`): WireEvent => ({
-  id,
-  type: 'page',
-  ts: 0,
-  url: 'https://pub.example/a',
-  signals,
-});
 
 const TRAITS = ['a', 'b', 'c', 'd'];
 const rulesWith = (segments: { id: string; rule: object }[], ttlDays = 30) =>

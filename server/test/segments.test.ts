@@ -11,24 +11,11 @@ import { compileRules, type Engine } from '../src/rules/compile';
 import { matchesWhere } from '../src/rules/match';
 import { parseRules } from '../src/rules/parse';
 import type { Rule } from '../src/rules/types';
+import { page, track } from './support/events';
 
 /** Midnight UTC starting day `d` of the test calendar. */
 const DAY0 = Date.UTC(2030, 5, 1);
 const at = (day: number, h = 12, m = 0, s = 0, ms = 0) => DAY0 + day * DAY_MS + ((h * 60 + m) * 60 + s) * 1000 + ms;
-
-let n = 0;
-const page = (signals: WireEvent['signals'] = {}, id = `e${++n}`, url = 'https://pub.example/a'): WireEvent => ({
-  id,
-  type: 'page',
-  ts: 0,
-  url,
-  signals,
-});
-const track = (name: string, signals: WireEvent['signals'] = {}): WireEvent => ({
-  ...page(signals),
-  type: 'track',
-  name,
-});
 
 /** A visitor over time: each call applies events at a time and keeps the profile. */
 function visitor(engine: Engine) {
