@@ -12,11 +12,11 @@
  * restart of the instances (the same processes).
  */
 import { afterEach, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRedisStore } from '../src/stores/redis';
-import { startCli, stopCli, type CliServer } from './support/cli-process';
+import { instanceLauncher, stopCli, type CliServer } from './support/cli-process';
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis } from './support/redis-server';
 import { newUid, pageEvent, rtcSegmentsOverHttp, trackEvent, type Json } from './support/server';
@@ -48,17 +48,12 @@ async function restartRun(persist: boolean) {
     segments: s2sSegments(3),
     partners: [fastRetryingPartner(sink.url)],
   };
-  const rulesPath = join(dir, 'rules.json');
-  writeFileSync(rulesPath, JSON.stringify(rules));
-  const args = [
-    ...['--rules', rulesPath, '--store', redis.url, '--s2s-lease-ms', String(LEASE_MS), '--log-level', 'error'],
-    ...['--rate-limit', '0'], // one client address makes every call
-  ];
-  const launch = async () => {
-    const s = await startCli(args);
-    cleanup.push(() => s.child.exitCode === null && s.child.signalCode === null && s.child.kill('SIGKILL'));
-    return s;
-  };
+  const launch = instanceLauncher(
+    dir,
+    rules,
+    ['--store', redis.url, '--s2s-lease-ms', String(LEASE_MS), '--log-level', 'error'],
+    cleanup,
+  );
   const servers: CliServer[] = [await launch(), await launch(), await launch()];
   const pids = servers.map((s) => s.child.pid);
   const metrics = async (s: CliServer) => {

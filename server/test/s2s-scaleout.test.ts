@@ -9,11 +9,11 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRedisStore } from '../src/stores/redis';
-import { exited, startCli, stopCli, type CliServer } from './support/cli-process';
+import { exited, instanceLauncher, stopCli, type CliServer } from './support/cli-process';
 import { startSink, waitFor } from './support/partner-sink';
 import { startRedis } from './support/redis-server';
 import { newUid, pageEvent, rtcSegmentsOverHttp, trackEvent, type Json } from './support/server';
@@ -45,17 +45,12 @@ it('three instances, a flaky partner, the owner killed and restarted: complete, 
       { id: 'files', type: 'batch', dir: out, intervalHours: 2 / 3600, segments: 'all', format: 'csv' },
     ],
   };
-  const rulesPath = join(dir, 'rules.json');
-  writeFileSync(rulesPath, JSON.stringify(rules));
-  const args = [
-    ...['--rules', rulesPath, '--store', redis.url, '--s2s-lease-ms', String(LEASE_MS), '--log-level', 'error'],
-    ...['--rate-limit', '0'], // one client address makes every call
-  ];
-  const launch = async () => {
-    const s = await startCli(args);
-    cleanup.push(() => s.child.exitCode === null && s.child.signalCode === null && s.child.kill('SIGKILL'));
-    return s;
-  };
+  const launch = instanceLauncher(
+    dir,
+    rules,
+    ['--store', redis.url, '--s2s-lease-ms', String(LEASE_MS), '--log-level', 'error'],
+    cleanup,
+  );
   const servers: (CliServer | undefined)[] = [await launch(), await launch(), await launch()];
   const live = () => servers.filter((s): s is CliServer => !!s);
   // The lease gauge each instance exports: 1 on the partner's owner.

@@ -3,7 +3,8 @@
  * the kill/restart tests. No test-runner imports: Playwright and vitest both load it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI in this package. */
@@ -80,4 +81,19 @@ export function stopCli(server: CliServer): Promise<number | null> {
     });
     server.child.kill('SIGTERM');
   });
+}
+
+/**
+ * Instances of one deployment, for the multi-process tests: writes `rules` to `dir/rules.json`
+ * and answers a function that starts one more CLI on it with `args` (for one client address,
+ * without the rate limit); each is killed (SIGKILL) at `cleanup` if it still runs.
+ */
+export function instanceLauncher(dir: string, rules: object, args: string[], cleanup: (() => unknown)[]) {
+  const rulesPath = join(dir, 'rules.json');
+  writeFileSync(rulesPath, JSON.stringify(rules));
+  return async () => {
+    const s = await startCli(['--rules', rulesPath, ...args, '--rate-limit', '0']);
+    cleanup.push(() => s.child.exitCode === null && s.child.signalCode === null && s.child.kill('SIGKILL'));
+    return s;
+  };
 }
