@@ -1,13 +1,12 @@
 import type { PixelDestination } from '../protocol/types';
 import { SEGMENT_ID } from '../protocol/patterns';
+import { MAX_PIXEL_URL } from '../protocol/parse-destinations';
 import type { MacroConsent, Platform } from './platform';
 import type { Emit } from './destinations';
 
 /** Pixels fired per answer at most, and milliseconds between two pixels (also across answers). */
 export const MAX_PIXELS = 10;
 export const PIXEL_SPACING = 100;
-/** Longest pixel URL fired, after macro expansion. */
-export const MAX_URL = 4096;
 /**
  * Ids the persisted de-duplication record keeps at most (newest). Ids are 1-64 characters,
  * so the record stays under 4.5 KB.
@@ -32,7 +31,7 @@ export function expandMacros(url: string, m: { uid: string } & MacroConsent, now
 
 /**
  * The pixel firer of one tag instance: allowlists URLs (`https:`, `http:` only on http
- * pages, at most MAX_URL long), de-duplicates by id (for `ttl` minutes across pages
+ * pages, at most MAX_PIXEL_URL long), de-duplicates by id (for `ttl` minutes across pages
  * through storage, else for this page), fires at most MAX_PIXELS per answer,
  * PIXEL_SPACING ms apart, and reports each outcome.
  */
@@ -60,7 +59,8 @@ export function createPixels(site: string, platform: Platform, emit: Emit) {
     try {
       const expanded = expandMacros(url, { uid, ...platform._macroConsent?.() }, now);
       const { protocol } = new URL(expanded);
-      if (expanded.length <= MAX_URL && (protocol == 'https:' || (allowHttp && protocol == 'http:'))) return expanded;
+      if (expanded.length <= MAX_PIXEL_URL && (protocol == 'https:' || (allowHttp && protocol == 'http:')))
+        return expanded;
     } catch {}
     return '';
   };

@@ -18,4 +18,10 @@ export type {
 export { EVENT_ID, SEGMENT_ID, SITE, UID } from './patterns';
 export { isObject } from './is-object';
 export { MAX_SEGMENTS, parseResponse } from './parse-response';
-export { MAX_COOKIE_TTL, MAX_DESTINATIONS, MAX_PIXEL_TTL, parseDestinations } from './parse-destinations';
+export {
+  MAX_COOKIE_TTL,
+  MAX_DESTINATIONS,
+  MAX_PIXEL_TTL,
+  MAX_PIXEL_URL,
+  parseDestinations,
+} from './parse-destinations';

@@ -7,6 +7,8 @@ export const MAX_DESTINATIONS = 50;
 /** The longest `ttl` honoured: a pixel's in minutes (365 days), a cookie's in days (400, browsers' cap). */
 export const MAX_PIXEL_TTL = 525600;
 export const MAX_COOKIE_TTL = 400;
+/** The longest pixel URL: the SDK fires none longer (after its macros), the server answers none longer. */
+export const MAX_PIXEL_URL = 4096;
 
 const isString = (x: unknown): x is string => typeof x == 'string';
 

@@ -4,14 +4,12 @@
  * (docs/protocol.md "Destinations"): an absolute `https:` URL, at most 4096 characters after
  * macros `%rnd%`, `%timestamp%`, `%uid%`, `${GDPR}` and `${GDPR_CONSENT_<vendor>}`.
  */
-import { isObject, SEGMENT_ID } from 'segtag/protocol';
+import { isObject, MAX_PIXEL_URL, SEGMENT_ID } from 'segtag/protocol';
 import { parsePartnerSegments, wants } from './partners';
 import type { UrlDestination } from './types';
 
 /** Audience Manager's account limit. */
 export const MAX_URL_DESTINATIONS = 1000;
-/** The longest URL fired, after macros (the SDK's limit too). */
-export const MAX_URL_CHARS = 4096;
 /** At most this many in one answer (the SDK fires no more per answer). */
 export const MAX_DESTS_PER_ANSWER = 10;
 
@@ -52,8 +50,8 @@ export function parseUrlDestinations(list: unknown, segmentIds: Set<string>, pro
 
 function parseUrl(d: Obj, at: string, problems: string[]): string | undefined {
   const { url } = d;
-  if (typeof url != 'string' || url.length > MAX_URL_CHARS) {
-    return void problems.push(`${at}: url must be a string of at most ${MAX_URL_CHARS} characters`);
+  if (typeof url != 'string' || url.length > MAX_PIXEL_URL) {
+    return void problems.push(`${at}: url must be a string of at most ${MAX_PIXEL_URL} characters`);
   }
   let parsed: URL;
   try {
@@ -105,7 +103,7 @@ export function destsFor(list: readonly UrlDestination[], segments: readonly str
     if (out.length >= MAX_DESTS_PER_ANSWER) break;
     if (!segments.some((s) => wants(d.segments, s))) continue;
     const c = expandUrl(d.url, m);
-    if (c.length <= MAX_URL_CHARS) out.push({ id: d.id, c, hr: d.hideReferrer, y: 'img' });
+    if (c.length <= MAX_PIXEL_URL) out.push({ id: d.id, c, hr: d.hideReferrer, y: 'img' });
   }
   return out;
 }
