@@ -4,7 +4,8 @@
  * the file is evaluated as code.
  */
 import { readFileSync } from 'node:fs';
-import { isObject, SEGMENT_ID } from 'segtag/protocol';
+import { isObject } from 'segtag/protocol';
+import { parseList, show, unknownKeys, type Obj } from './parse-list';
 import { parsePartners } from './partners';
 import { parseUrlDestinations } from './url-destinations';
 import {
@@ -40,15 +41,8 @@ export class RulesError extends Error {
   }
 }
 
-type Obj = Record<string, unknown>;
 const isScalar = (x: unknown): x is Scalar =>
   (typeof x == 'string' && x.length <= MAX_STRING) || typeof x == 'boolean' || Number.isFinite(x);
-const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
-
-/** Reports keys a block does not know: a typo must not silently widen or narrow a rule. */
-function unknownKeys(o: Obj, allowed: readonly string[], at: string, problems: string[]) {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) problems.push(`${at}: unknown key ${show(k)}`);
-}
 
 /** Validates a parsed rules file; throws RulesError listing every problem. */
 export function parseRules(input: unknown, source?: string): Rules {
@@ -133,37 +127,6 @@ export function loadRules(path: string): Rules {
     throw new RulesError([`not valid JSON: ${(e as Error).message}`], path);
   }
   return parseRules(json, path);
-}
-
-/** Parses an array of `{ id, ... }` items; names each problem by id when the id is usable. */
-function parseList<T extends { id: string }>(
-  list: unknown,
-  key: string,
-  kind: string,
-  parseItem: (o: Obj, at: string, problems: string[]) => T | undefined,
-  problems: string[],
-): T[] {
-  if (!Array.isArray(list)) {
-    problems.push(`${key}: must be an array`);
-    return [];
-  }
-  const out: T[] = [];
-  const seen = new Set<string>();
-  for (const [i, item] of list.entries()) {
-    if (!isObject(item)) {
-      problems.push(`${key}[${i}]: must be an object`);
-      continue;
-    }
-    const id = item.id;
-    const idOk = typeof id == 'string' && SEGMENT_ID.test(id);
-    const at = idOk ? `${kind} "${id}"` : `${key}[${i}]`;
-    if (!idOk) problems.push(`${at}: id ${show(id)} must be a string matching ${SEGMENT_ID}`);
-    else if (seen.has(id)) problems.push(`${at}: duplicate id`);
-    else seen.add(id);
-    const parsed = parseItem(item, at, problems);
-    if (parsed && idOk) out.push(parsed);
-  }
-  return out;
 }
 
 function parseName(o: Obj, at: string, problems: string[]): { name?: string } {

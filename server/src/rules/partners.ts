@@ -4,7 +4,8 @@
  * known fields only, with the defaults filled in.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isObject, SEGMENT_ID } from 'segtag/protocol';
+import { isObject } from 'segtag/protocol';
+import { parseList, show, unknownKeys, type Obj } from './parse-list';
 import type { BatchPartner, Partner, PartnerSegments, RealtimePartner } from './types';
 
 /** The account limit Audience Manager documents; also keeps one server's timers bounded. */
@@ -13,43 +14,19 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 // Headers the HTTP client owns: a rules file must not be able to break framing.
 const RESERVED_HEADERS = ['content-length', 'content-type', 'host', 'transfer-encoding', 'connection'];
 
-type Obj = Record<string, unknown>;
-const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
-
 /**
  * `source` is the rules file's path: a batch `dir` given relative resolves from its directory.
  * `segmentIds` are the file's segments: a partner naming another one is a mistake.
  */
 export function parsePartners(list: unknown, segmentIds: Set<string>, problems: string[], source?: string): Partner[] {
   if (list === undefined) return [];
-  if (!Array.isArray(list)) return (problems.push('partners: must be an array'), []);
-  if (list.length > MAX_PARTNERS) problems.push(`partners: at most ${MAX_PARTNERS}, got ${list.length}`);
-  const out: Partner[] = [];
-  const seen = new Set<string>();
-  for (const [i, p] of list.entries()) {
-    if (!isObject(p)) {
-      problems.push(`partners[${i}]: must be an object`);
-      continue;
-    }
-    const idOk = typeof p.id == 'string' && SEGMENT_ID.test(p.id);
-    const at = idOk ? `partner "${p.id}"` : `partners[${i}]`;
-    if (!idOk) problems.push(`${at}: id ${show(p.id)} must be a string matching ${SEGMENT_ID}`);
-    else if (seen.has(p.id as string)) problems.push(`${at}: duplicate id`);
-    else seen.add(p.id as string);
-    const before = problems.length;
-    const parsed =
-      p.type == 'realtime'
-        ? parseRealtime(p, at, segmentIds, problems)
-        : p.type == 'batch'
-          ? parseBatch(p, at, segmentIds, problems, source)
-          : void problems.push(`${at}: type must be "realtime" or "batch", got ${show(p.type)}`);
-    if (parsed && idOk && problems.length == before) out.push(parsed);
-  }
-  return out;
-}
-
-function unknownKeys(o: Obj, allowed: string[], at: string, problems: string[]) {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) problems.push(`${at}: unknown key ${show(k)}`);
+  const parsePartner = (p: Obj, at: string, problems: string[]): Partner | undefined =>
+    p.type == 'realtime'
+      ? parseRealtime(p, at, segmentIds, problems)
+      : p.type == 'batch'
+        ? parseBatch(p, at, segmentIds, problems, source)
+        : void problems.push(`${at}: type must be "realtime" or "batch", got ${show(p.type)}`);
+  return parseList(list, 'partners', 'partner', parsePartner, problems, MAX_PARTNERS);
 }
 
 function num(

@@ -4,7 +4,8 @@
  * (docs/protocol.md "Destinations"): an absolute `https:` URL, at most 4096 characters after
  * macros `%rnd%`, `%timestamp%`, `%uid%`, `${GDPR}` and `${GDPR_CONSENT_<vendor>}`.
  */
-import { isObject, MAX_PIXEL_URL, SEGMENT_ID } from 'segtag/protocol';
+import { MAX_PIXEL_URL } from 'segtag/protocol';
+import { parseList, show, unknownKeys, type Obj } from './parse-list';
 import { parsePartnerSegments, wants } from './partners';
 import type { UrlDestination } from './types';
 
@@ -14,38 +15,18 @@ export const MAX_URL_DESTINATIONS = 1000;
 export const MAX_DESTS_PER_ANSWER = 10;
 
 const MACROS = /%(rnd|timestamp|uid)%|\$\{GDPR(_CONSENT_\d+)?\}/g;
-type Obj = Record<string, unknown>;
-const show = (x: unknown) => JSON.stringify(x)?.slice(0, 80) ?? String(x);
 
 export function parseUrlDestinations(list: unknown, segmentIds: Set<string>, problems: string[]): UrlDestination[] {
   if (list === undefined) return [];
-  if (!Array.isArray(list)) return (problems.push('urlDestinations: must be an array'), []);
-  if (list.length > MAX_URL_DESTINATIONS)
-    problems.push(`urlDestinations: at most ${MAX_URL_DESTINATIONS}, got ${list.length}`);
-  const out: UrlDestination[] = [];
-  const seen = new Set<string>();
-  for (const [i, d] of list.entries()) {
-    if (!isObject(d)) {
-      problems.push(`urlDestinations[${i}]: must be an object`);
-      continue;
-    }
-    const before = problems.length;
-    const idOk = typeof d.id == 'string' && SEGMENT_ID.test(d.id);
-    const at = idOk ? `url destination "${d.id}"` : `urlDestinations[${i}]`;
-    if (!idOk) problems.push(`${at}: id ${show(d.id)} must be a string matching ${SEGMENT_ID}`);
-    else if (seen.has(d.id as string)) problems.push(`${at}: duplicate id`);
-    else seen.add(d.id as string);
-    for (const k of Object.keys(d))
-      if (!['id', 'name', 'description', 'url', 'segments', 'hideReferrer'].includes(k))
-        problems.push(`${at}: unknown key ${show(k)}`);
+  const parseDestination = (d: Obj, at: string, problems: string[]): UrlDestination | undefined => {
+    unknownKeys(d, ['id', 'name', 'description', 'url', 'segments', 'hideReferrer'], at, problems);
     const url = parseUrl(d, at, problems);
     const segments = parsePartnerSegments(d.segments, at, segmentIds, problems);
     if (d.hideReferrer !== undefined && typeof d.hideReferrer != 'boolean')
       problems.push(`${at}: hideReferrer must be true or false`);
-    if (problems.length == before)
-      out.push({ id: d.id as string, url: url!, segments, hideReferrer: d.hideReferrer === true });
-  }
-  return out;
+    return url === undefined ? undefined : { id: d.id as string, url, segments, hideReferrer: d.hideReferrer === true };
+  };
+  return parseList(list, 'urlDestinations', 'url destination', parseDestination, problems, MAX_URL_DESTINATIONS);
 }
 
 function parseUrl(d: Obj, at: string, problems: string[]): string | undefined {
